@@ -1,0 +1,510 @@
+"""GAN training and generation throughput on CPU, against an in-run pytorch/examples-style baseline.
+
+    python benchmarks/train_throughput.py            # full table, ~5-8 min on 2 cores
+    python benchmarks/train_throughput.py --quick    # ~1 min, fewer/shorter rounds
+    python benchmarks/train_throughput.py --levers   # A/B of the individual speed levers
+
+Every configuration lives in its own worker process (so each one's peak RSS is its own) and the
+parent visits the workers round-robin, rotating the order each round: on a shared, noisy machine
+alternatives are compared interleaved in one run and the table reports medians over rounds.
+The pixelforge rows run the real `GANTask.train_step` fed by the real `batch_stream`; the baseline
+row is a plain fp32 eager DCGAN step written the way the pytorch/examples DCGAN does it.
+Peak FLOP/s is measured in the same run with 2048^3 matmuls (fp32 and bf16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+BATCH = 64
+GEN_BATCH = 256
+MODELS_UNDER_TEST = {  # family: (image size, channels, latent size) - each family's natural setup
+    "dcgan": (64, 3, 100),
+    "seed-dcgan": (56, 1, 128),
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# worker side
+# ------------------------------------------------------------------------------------------------
+class _RandomImages:
+    """In-memory uint8 images, exposing what pixelforge.training.batches.batch_stream uses."""
+
+    def __init__(self, n: int, channels: int, size: int) -> None:
+        import torch
+
+        g = torch.Generator().manual_seed(1234)
+        self.images = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=g)
+        self.labels = torch.zeros(n, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def tensors(self):
+        return self.images, self.labels
+
+
+def _max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _count_flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+class _Examples:
+    """pytorch/examples-style DCGAN step: Sigmoid + BCELoss, NCHW fp32, plain Adam, D run on the fake
+    batch twice (detached for D, again for G), no EMA. Same architecture as pixelforge's `dcgan`."""
+
+    def __init__(self, size: int, channels: int, latent: int) -> None:
+        import torch
+        from torch import nn
+
+        assert size == 64, "the baseline is the 64 px DCGAN"
+        nz, ngf, ndf = latent, 64, 64
+        self.nz = nz
+        self.netG = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, channels, 4, 2, 1, bias=False), nn.Tanh())
+        self.netD = nn.Sequential(
+            nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+        for m in list(self.netG.modules()) + list(self.netD.modules()):
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+        self.criterion = nn.BCELoss()
+        self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def train_step(self, real, labels, step):
+        import torch
+
+        b = real.shape[0]
+        ones, zeros = torch.full((b,), 1.0), torch.full((b,), 0.0)
+        self.netD.zero_grad()
+        err_real = self.criterion(self.netD(real).view(-1), ones)
+        err_real.backward()
+        fake = self.netG(torch.randn(b, self.nz, 1, 1))
+        err_fake = self.criterion(self.netD(fake.detach()).view(-1), zeros)
+        err_fake.backward()
+        self.optD.step()
+        self.netG.zero_grad()
+        err_g = self.criterion(self.netD(fake).view(-1), ones)
+        err_g.backward()
+        self.optG.step()
+        return {"loss_d": (err_real + err_fake).detach(), "loss_g": err_g.detach()}
+
+    def generator(self):
+        return self.netG
+
+    def latent(self, n):
+        import torch
+
+        return torch.randn(n, self.nz, 1, 1)
+
+
+class Worker:
+    """One configuration: a train stream and a generator, driven by the parent over stdin/stdout."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        import torch
+
+        self.spec = spec
+        torch.set_num_threads(spec.get("threads", 2))
+        self.kind = spec["kind"]
+        self.step = 0
+        if self.kind == "peak":
+            return
+        t0 = time.perf_counter()
+        size, channels, latent = MODELS_UNDER_TEST[spec["model"]]
+        from pixelforge.training.batches import batch_stream
+
+        data = _RandomImages(2048, channels, size)
+        self.batches = batch_stream(data, BATCH, seed=0, start_step=0, rank=0, world=1)
+        if self.kind == "baseline":
+            torch.manual_seed(0)
+            self.task = _Examples(size, channels, latent)
+            self.memory_format = torch.contiguous_format
+            self.autocast = None
+            self.gen_model = self.task.generator()
+            self.gen_latent = self.task.latent(GEN_BATCH)
+        else:
+            self._build_pixelforge(spec, size, channels, latent)
+        self.setup_seconds = time.perf_counter() - t0
+        self.flops_train = 0.0
+        self.flops_gen = 0.0
+
+    def _build_pixelforge(self, spec, size, channels, latent) -> None:
+        import torch
+
+        import pixelforge.models.dcgan as dcgan_mod
+        from pixelforge.config import build_config
+        from pixelforge.models import MODELS
+        from pixelforge.training.gan import GANTask
+        from pixelforge.training.precision import Precision
+
+        if spec.get("gemm") is False:
+            dcgan_mod.GEMM_PATHS = False
+        cfg = build_config({}, {"model.name": spec["model"], "model.image_size": size,
+                                "model.channels": channels, "model.latent_dim": latent,
+                                "train.batch_size": BATCH})
+        if spec.get("precision") == "auto":
+            prec = Precision.resolve("auto", "auto", torch.device("cpu"))
+        else:
+            prec = Precision(bf16=spec["bf16"], channels_last=spec["cl"])
+        self.precision = prec
+        task = GANTask(cfg, MODELS.get(spec["model"]), num_classes=0, device=torch.device("cpu"),
+                       precision=prec)
+        adam = spec.get("adam")
+        if adam in ("foreach", "single"):
+            kw = {"foreach": adam == "foreach"}
+            task.opt_g = torch.optim.Adam(task.G.parameters(), lr=2e-4, betas=(0.5, 0.999), **kw)
+            task.opt_d = torch.optim.Adam(task.D.parameters(), lr=2e-4, betas=(0.5, 0.999), **kw)
+        for key, value in spec.get("task_attrs", {}).items():  # private A/B switches of GANTask
+            setattr(task, key, value)
+        self.task = task
+        self.memory_format = prec.memory_format
+        self.autocast = prec.autocast
+        self.gen_model = task.ema.module
+        self.gen_latent = torch.randn(GEN_BATCH, latent, generator=torch.Generator().manual_seed(0))
+
+    # -- one training step exactly as the Trainer's loop does it ---------------------------------
+    def _train_one(self) -> None:
+        import torch
+
+        real, labels = next(self.batches)
+        real = real.contiguous(memory_format=self.memory_format)
+        out = self.task.train_step(real, labels, self.step)
+        torch.stack([v.float() for v in out.values()]).tolist()
+        self.step += 1
+
+    def _generate_one(self):
+        import torch
+
+        g = self.gen_model
+        with torch.no_grad():
+            if self.autocast is not None:
+                with self.autocast(torch.device("cpu")):
+                    return g(self.gen_latent).float()
+            return g(self.gen_latent).float()
+
+    def warmup(self, steps: int) -> dict[str, Any]:
+        import torch
+
+        if self.kind == "peak":
+            self.peak(1)
+            return {"setup_seconds": 0.0}
+        t0 = time.perf_counter()
+        self._train_one()  # first step: lazy allocations, oneDNN primitive creation
+        self.flops_train = _count_flops(self._train_one) / BATCH  # one real step, counted
+        if self.spec.get("compile"):
+            self.task.g_step = torch.compile(self.task.G)
+            self.task.d_step = torch.compile(self.task.D)
+            self.task.D = self.task.d_step  # the G step calls the raw D
+        first = time.perf_counter()
+        for _ in range(steps):
+            self._train_one()
+        warm = time.perf_counter() - first
+        return {"setup_seconds": self.setup_seconds, "warmup_seconds": time.perf_counter() - t0,
+                "step_seconds": warm / steps}
+
+    def gen_warmup(self) -> dict[str, Any]:
+        self.gen_model.eval()
+        self._generate_one()
+        self.flops_gen = _count_flops(self._generate_one) / GEN_BATCH
+        t0 = time.perf_counter()
+        self._generate_one()
+        return {"gen_seconds": time.perf_counter() - t0}
+
+    def train(self, steps: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            self._train_one()
+        return {"images": steps * BATCH, "seconds": time.perf_counter() - t0,
+                "max_rss_mib": _max_rss_mib()}
+
+    def generate(self, batches: int) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        for _ in range(batches):
+            self._generate_one()
+        return {"images": batches * GEN_BATCH, "seconds": time.perf_counter() - t0,
+                "max_rss_mib": _max_rss_mib()}
+
+    def generate_api(self, batches: int) -> dict[str, Any]:
+        """`Generator.generate` as shipped, on the exported (fp32, NCHW) EMA generator."""
+        if not hasattr(self, "_exported"):
+            self._exported = self.task.export_module()
+            self._exported.generate(GEN_BATCH, seed=0)
+        t0 = time.perf_counter()
+        for i in range(batches):
+            self._exported.generate(GEN_BATCH, seed=i)
+        return {"images": batches * GEN_BATCH, "seconds": time.perf_counter() - t0}
+
+    def peak(self, reps: int) -> dict[str, Any]:
+        import torch
+
+        out = {}
+        n = 2048
+        for name, dtype, k in (("fp32", torch.float32, 2), ("bf16", torch.bfloat16, 8)):
+            a = torch.randn(n, n).to(dtype)
+            b = torch.randn(n, n).to(dtype)
+            a @ b
+            best = float("inf")
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                for _ in range(k):
+                    a @ b
+                best = min(best, (time.perf_counter() - t0) / k)
+            out[name] = 2 * n**3 / best / 1e9
+        return out
+
+    def info(self) -> dict[str, Any]:
+        return {"flops_train": self.flops_train, "flops_gen": self.flops_gen,
+                "max_rss_mib": _max_rss_mib()}
+
+
+def worker_main(spec_json: str) -> None:
+    spec = json.loads(spec_json)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the protocol
+    w = Worker(spec)
+    out.write(json.dumps({"ready": True}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        op = cmd.pop("op")
+        if op == "quit":
+            break
+        res = getattr(w, op)(**cmd)
+        out.write(json.dumps(res) + "\n")
+        out.flush()
+
+
+# ------------------------------------------------------------------------------------------------
+# parent side
+# ------------------------------------------------------------------------------------------------
+class Proc:
+    def __init__(self, name: str, spec: dict[str, Any]) -> None:
+        self.name, self.spec = name, spec
+        env = dict(os.environ, **spec.get("env", {}))
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker",
+                                   json.dumps(spec)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, env=env)
+        self.results: dict[str, list[dict[str, Any]]] = {}
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"worker {self.name} died during start-up")
+            self.ready = True
+
+    def call(self, op: str, **kw: Any) -> dict[str, Any]:
+        self.wait_ready()
+        self.p.stdin.write(json.dumps({"op": op, **kw}) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker {self.name} died running {op}")
+        res = json.loads(line)
+        self.results.setdefault(op, []).append(res)
+        return res
+
+    def close(self) -> None:
+        try:
+            self.p.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass
+        self.p.wait(timeout=60)
+
+
+def _rate(results: list[dict[str, Any]]) -> float:
+    return statistics.median(r["images"] / r["seconds"] for r in results)
+
+
+def _auto() -> tuple[bool, bool]:
+    import torch
+
+    from pixelforge.training.precision import Precision
+
+    p = Precision.resolve("auto", "auto", torch.device("cpu"))
+    return p.bf16, p.channels_last
+
+
+def table_configs() -> list[tuple[str, dict[str, Any]]]:
+    auto = _auto()
+    confs = [("baseline dcgan (pytorch/examples style)", {"kind": "baseline", "model": "dcgan"})]
+    for model in MODELS_UNDER_TEST:
+        for bf16 in (False, True):
+            for cl in (False, True):
+                name = f"{model} {'bf16' if bf16 else 'fp32'} {'channels_last' if cl else 'NCHW'}"
+                default = (bf16, cl) == auto
+                confs.append((name + (" *" if default else ""),
+                              {"kind": "pixelforge", "model": model, "bf16": bf16, "cl": cl,
+                               "default": default and model == "dcgan"}))
+    return confs
+
+
+def lever_configs() -> list[tuple[str, dict[str, Any]]]:
+    base = {"kind": "pixelforge", "model": "dcgan", "bf16": True, "cl": True}
+    tuned_malloc = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
+    return [
+        ("baseline dcgan (pytorch/examples style)", {"kind": "baseline", "model": "dcgan"}),
+        ("dcgan bf16 CL (default)", base),
+        ("  GEMM routes off (stock oneDNN convs)", dict(base, gemm=False)),
+        ("  foreach Adam instead of fused", dict(base, adam="foreach")),
+        ("  torch.compile(G), torch.compile(D)", dict(base, compile=True)),
+        ("  1 thread", dict(base, threads=1)),
+        ("  glibc malloc: no mmap/trim (env)", dict(base, env=tuned_malloc)),
+        ("  EMA via AveragedModel.update_parameters", dict(base, task_attrs={"_fast_ema": False})),
+        ("dcgan fp32 CL", {"kind": "pixelforge", "model": "dcgan", "bf16": False, "cl": True}),
+        ("  fp32 CL, GEMM routes off", {"kind": "pixelforge", "model": "dcgan", "bf16": False,
+                                        "cl": True, "gemm": False}),
+    ]
+
+
+def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool) -> dict:
+    t_start = time.perf_counter()
+    warm, procs = {}, []
+    for name, spec in [("peak", {"kind": "peak"}), *confs]:
+        p = Proc(name, spec)  # start and warm up one at a time so start-up work does not overlap
+        warm[p.name] = p.call("warmup", steps=warm_steps)
+        procs.append(p)
+        print(f"  warmed up {p.name:45s} {json.dumps({k: round(v, 3) for k, v in warm[p.name].items()})}",
+              file=sys.stderr, flush=True)
+    peak, procs = procs[0], procs[1:]
+    steps = {p.name: max(1, round(visit_seconds / warm[p.name]["step_seconds"])) for p in procs}
+    # phase 1: training, interleaved; phase 2: generation, interleaved (peaks stay separable)
+    order = [peak, *procs]
+    for r in range(rounds):
+        k = r % len(order)
+        for p in order[k:] + order[:k]:
+            if p is peak:
+                p.call("peak", reps=2)
+            else:
+                p.call("train", steps=steps[p.name])
+        print(f"  training round {r + 1}/{rounds} done ({time.perf_counter() - t_start:.0f} s)",
+              file=sys.stderr, flush=True)
+    train_rss = {p.name: p.results["train"][-1]["max_rss_mib"] for p in procs}
+    gens = {p.name: max(1, round(0.5 * visit_seconds / p.call("gen_warmup")["gen_seconds"]))
+            for p in procs}
+    api = [p for p in procs if p.spec.get("default")][:1] if api_row else []
+    gorder = [(p, "generate") for p in procs] + [(p, "generate_api") for p in api]
+    for r in range(rounds):
+        k = r % len(gorder)
+        for p, op in gorder[k:] + gorder[:k]:
+            p.call(op, batches=gens[p.name])
+    infos = {p.name: p.call("info") for p in procs}
+    out = {"peak_gflops": {d: statistics.median(r[d] for r in peak.results["peak"])
+                           for d in ("fp32", "bf16")},
+           "rows": [], "seconds": time.perf_counter() - t_start}
+    base_rate = None
+    for p in procs:
+        rate = _rate(p.results["train"])
+        per_round = [r["images"] / r["seconds"] for r in p.results["train"]]
+        if p.spec["kind"] == "baseline":
+            base_rate = rate
+        out["rows"].append({
+            "name": p.name, "spec": p.spec, "train_img_s": rate,
+            "train_img_s_rounds": per_round,
+            "gen_img_s": _rate(p.results["generate"]),
+            "flops_train_per_img": infos[p.name]["flops_train"],
+            "flops_gen_per_img": infos[p.name]["flops_gen"],
+            "train_peak_rss_mib": train_rss[p.name],
+            "peak_rss_mib": infos[p.name]["max_rss_mib"],
+            "warmup_seconds": warm[p.name]["warmup_seconds"]})
+    out["baseline_img_s"] = base_rate
+    if api:
+        out["generate_api"] = {"name": api[0].name,
+                               "img_s": _rate(api[0].results["generate_api"])}
+    for p in [peak, *procs]:
+        p.close()
+    return out
+
+
+def print_table(res: dict) -> None:
+    import torch
+
+    pk = res["peak_gflops"]
+    base = res["baseline_img_s"]
+    print(f"\ntorch {torch.__version__}, {os.cpu_count()} CPUs; threads per worker: see spec; "
+          f"batch {BATCH} (train), {GEN_BATCH} (generation)")
+    print(f"machine peak (2048^3 matmul, median of rounds): fp32 {pk['fp32']:.0f} GFLOP/s, "
+          f"bf16 {pk['bf16']:.0f} GFLOP/s\n")
+    hdr = (f"{'configuration':44s} {'train img/s':>11s} {'x base':>7s} {'GFLOP/img':>9s} "
+           f"{'GFLOP/s':>8s} {'% peak':>7s} {'gen img/s':>10s} {'gen %pk':>7s} {'RSS MiB':>8s}")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in res["rows"]:
+        bf16 = r["spec"].get("bf16", False)
+        peak = pk["bf16"] if bf16 else pk["fp32"]
+        gfs = r["train_img_s"] * r["flops_train_per_img"] / 1e9
+        ggfs = r["gen_img_s"] * r["flops_gen_per_img"] / 1e9
+        ratio = r["train_img_s"] / base if base else float("nan")
+        print(f"{r['name']:44s} {r['train_img_s']:11.1f} {ratio:7.2f} "
+              f"{r['flops_train_per_img'] / 1e9:9.2f} {gfs:8.0f} {100 * gfs / peak:6.1f}% "
+              f"{r['gen_img_s']:10.0f} {100 * ggfs / peak:6.1f}% {r['train_peak_rss_mib']:8.0f}")
+    if "generate_api" in res:
+        g = res["generate_api"]
+        print(f"\nGenerator.generate() as shipped (EMA G of '{g['name']}', exported fp32 NCHW, "
+              f"batch {GEN_BATCH}): {g['img_s']:.0f} img/s")
+    print("\n* = the default ('auto') precision on this machine. "
+          "% peak: of the fp32 matmul peak for fp32 rows, of the bf16 peak for bf16 rows. "
+          "RSS: peak resident set of the worker during training (incl. Python + torch).")
+    print(f"total benchmark time {res['seconds']:.0f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="~1 minute: 3 short rounds")
+    ap.add_argument("--levers", action="store_true", help="A/B the speed levers on dcgan 64 px")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--json", default=None, help="also write the raw results here")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker is not None:
+        worker_main(args.worker)
+        return
+    confs = lever_configs() if args.levers else table_configs()
+    if args.quick:
+        rounds, visit, warm = args.rounds or 3, 0.5, 1
+    else:
+        rounds, visit, warm = args.rounds or 7, 1.5, 3
+    res = run(confs, rounds, visit, warm, api_row=not args.levers)
+    print_table(res)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Typed run configuration: defaults < YAML file < dotted CLI overrides, validated by pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pixelforge.errors import UserError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(_Section):
+    """Which registered family to build, and its shape."""
+
+    name: str = "seed-dcgan"
+    image_size: int = Field(56, ge=8, le=1024)
+    channels: Literal[1, 3] = 1
+    latent_dim: int = Field(128, ge=1)
+    params: dict[str, Any] = Field(default_factory=dict, description="family-specific options")
+
+
+class DataConfig(_Section):
+    """Where the training images come from (folder, .npz, data set name or 'default')."""
+
+    path: str = "default"
+    split: Literal["train", "test"] = "train"
+    limit: int | None = Field(None, ge=1, description="use only the first N images")
+    resize_filter: Literal["bicubic", "bilinear", "lanczos", "nearest"] = "bicubic"
+    num_workers: int = Field(0, ge=0)
+
+
+class TrainConfig(_Section):
+    """Optimisation, logging and checkpointing of the one trainer."""
+
+    steps: int = Field(2000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr_g: float = Field(2e-4, gt=0)
+    lr_d: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.999)
+    loss: str = Field("non-saturating", description="a registered GAN loss name")
+    ema_decay: float = Field(0.999, ge=0, lt=1)
+    ema_start: int = Field(0, ge=0, description="step after which the EMA starts averaging")
+    seed: int = 0
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    channels_last: Literal["auto", "on", "off"] = "auto"
+    log_every: int = Field(10, ge=1)
+    sample_every: int = Field(250, ge=1)
+    checkpoint_every: int = Field(500, ge=1)
+    keep_checkpoints: int = Field(3, ge=1)
+    n_samples: int = Field(64, ge=1, description="images in each progress sample grid")
+
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, v: str) -> str:
+        from pixelforge.losses import GAN_LOSSES
+
+        if v not in GAN_LOSSES:
+            raise ValueError(f"unknown loss; choose one of: {', '.join(GAN_LOSSES.names())}")
+        return v
+
+
+class EvalConfig(_Section):
+    """How `pixelforge eval` scores a generator."""
+
+    n_generated: int = Field(5000, ge=2)
+    n_real: int | None = Field(None, ge=2, description="real images to use (default: all)")
+    batch_size: int = Field(250, ge=1)
+    extractor_epochs: int = Field(2, ge=1)
+    seed: int = 12345
+
+
+class RunConfig(_Section):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+
+def _format_error(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            parent = RunConfig
+            for part in e["loc"][:-1]:
+                field = parent.model_fields.get(str(part))
+                ann = field.annotation if field else None
+                if isinstance(ann, type) and issubclass(ann, BaseModel):
+                    parent = ann
+            msg = f"unknown key; allowed: {', '.join(parent.model_fields)}"
+        elif "input" in e and e["type"] not in ("missing",):
+            msg = f"{msg} (got {e['input']!r})"
+        lines.append(f"{loc}: {msg}")
+    return f"invalid config ({source}): " + "; ".join(lines)
+
+
+def parse_override_value(text: str) -> Any:
+    """Parse a CLI override value as YAML so numbers, booleans and lists work."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    if len(parts) < 2 or not all(parts):
+        raise UserError(f"override {dotted!r} must look like section.key (e.g. train.lr_g)")
+    node = tree
+    for p in parts[:-1]:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise UserError(f"override {dotted!r}: {p!r} is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {p} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"config file {p} must hold a mapping of sections, not {type(data).__name__}")
+    return data
+
+
+def build_config(
+    tree: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+    source: str = "config",
+) -> RunConfig:
+    """Validate a nested dict (plus dotted overrides) into a RunConfig; errors name the field."""
+    merged: dict[str, Any] = _deep_copy(tree or {})
+    for key, value in (overrides or {}).items():
+        set_dotted(merged, key, value)
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as err:
+        raise UserError(_format_error(err, source)) from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    tree = load_yaml(path) if path else {}
+    return build_config(tree, overrides, source=str(path) if path else "defaults")
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def _deep_copy(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in tree.items()}

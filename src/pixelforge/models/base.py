@@ -1,0 +1,129 @@
+"""Base classes: every network is a registered, hub-shareable module (config.json + safetensors)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from PIL import Image
+from safetensors.torch import load_file
+from torch import nn
+
+from pixelforge.errors import UserError
+from pixelforge.registry import Registry
+
+
+class PixelforgeModule(nn.Module, PyTorchModelHubMixin, library_name="pixelforge"):
+    """nn.Module whose constructor arguments are its config; saves as config.json + model.safetensors."""
+
+    family: ClassVar[str] = ""
+    role: ClassVar[str] = ""
+
+    def pixelforge_meta(self) -> dict[str, Any]:
+        from pixelforge import __version__
+
+        return {"model": self.family, "role": self.role, "version": __version__}
+
+    def save_pretrained(self, save_directory: str | Path, *, config: dict | None = None, **kwargs):
+        """Like PyTorchModelHubMixin.save_pretrained, plus the registry name in config.json."""
+        config = dict(config if config is not None else (self._hub_mixin_config or {}))
+        config["_pixelforge"] = self.pixelforge_meta()
+        return super().save_pretrained(save_directory, config=config, **kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, map_location: str = "cpu", strict: bool = True,
+                         **kwargs):
+        if os.path.isdir(model_id):  # local: strict and quiet
+            model_kwargs = {k: v for k, v in kwargs.items() if k in inspect.signature(cls).parameters}
+            model = cls(**model_kwargs)
+            state = load_file(os.path.join(model_id, "model.safetensors"), device=map_location)
+            model.load_state_dict(state, strict=strict)
+            return model.eval()
+        return super()._from_pretrained(model_id=model_id, map_location=map_location,
+                                        strict=strict, **kwargs)
+
+
+class Generator(PixelforgeModule):
+    """Maps latent vectors [N, latent_dim] to images [N, C, H, W] in [-1, 1]."""
+
+    role = "generator"
+    latent_dim: int
+    image_size: int
+    channels: int
+
+    def sample_latent(self, n: int, seed: int | None = None) -> torch.Tensor:
+        g = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+        return torch.randn(n, self.latent_dim, generator=g)
+
+    @torch.no_grad()
+    def generate(self, n: int, seed: int | None = 0, *, batch_size: int = 256,
+                 output: str = "tensor") -> torch.Tensor | list[Image.Image]:
+        """n images from latents drawn with `seed` (same seed, same machine: identical pixels)."""
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        z = self.sample_latent(n, seed)
+        outs = [self(z[i:i + batch_size].to(device)).float().cpu() for i in range(0, n, batch_size)]
+        self.train(was_training)
+        images = torch.cat(outs).clamp_(-1, 1)  # [N, C, H, W]
+        if output == "tensor":
+            return images
+        if output == "pil":
+            return to_pil(images)
+        raise ValueError(f"output must be 'tensor' or 'pil', not {output!r}")
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float [N, C, H, W] -> uint8 [N, C, H, W] with round-to-nearest."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def to_pil(images: torch.Tensor) -> list[Image.Image]:
+    arr = to_uint8(images).permute(0, 2, 3, 1).numpy()  # [N, H, W, C]
+    return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arr]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A registered model family: its kind ("gan", "classifier", ...) and its networks by role."""
+
+    name: str
+    kind: str
+    networks: dict[str, type[PixelforgeModule]] = field(default_factory=dict)
+
+    def options(self, role: str) -> list[str]:
+        sig = inspect.signature(self.networks[role])
+        return [p for p in sig.parameters if p not in ("self",)]
+
+    def build(self, role: str, **kwargs: Any) -> PixelforgeModule:
+        """Build one network, passing only the options its constructor takes."""
+        cls = self.networks.get(role)
+        if cls is None:
+            raise UserError(f"model {self.name!r} has no {role}")
+        allowed = self.options(role)
+        return cls(**{k: v for k, v in kwargs.items() if k in allowed})
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        allowed = sorted({o for r in self.networks for o in self.options(r)})
+        for key in params:
+            if key not in allowed:
+                raise UserError(f"model.params.{key}: not an option of {self.name!r}; "
+                                f"allowed: {', '.join(allowed)}")
+
+
+MODELS: Registry[Family] = Registry("model")
+
+
+def register_family(name: str, kind: str, **networks: type[PixelforgeModule]) -> Family:
+    """Register a family and stamp its name and role on each network class."""
+    for role, cls in networks.items():
+        cls.family = name
+        cls.role = role
+    fam = Family(name=name, kind=kind, networks=dict(networks))
+    MODELS.register(name)(fam)
+    return fam

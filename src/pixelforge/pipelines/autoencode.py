@@ -1,0 +1,136 @@
+"""VAE inference (Kingma & Welling 2014): encode, decode, reconstruct, walk between real images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pixelforge.errors import UserError
+
+CODE_KEYS = ("mu", "logvar", "z")
+
+
+def require_autoencoder(model) -> None:
+    """UserError unless the model has an encoder (a VAE-family checkpoint)."""
+    if not callable(getattr(model, "encode", None)):
+        raise UserError(f"model {getattr(model, 'family', '?')!r} has no encoder; "
+                        "use a VAE-family checkpoint (vae, beta-vae, cvae, vae-gan)")
+
+
+def dataset_arrays(ds, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first n images of an ImageDataset as float [N, C, H, W] in [-1, 1] and labels [N]."""
+    n = len(ds) if n is None else min(n, len(ds))
+    pre = ds.tensors()
+    if pre is not None:
+        return pre[0][:n].float().div(127.5).sub(1.0), pre[1][:n].clone()
+    items = [ds[i] for i in range(n)]
+    return torch.stack([im for im, _ in items]), torch.tensor([lab for _, lab in items])
+
+
+def _cond(model, labels: torch.Tensor | None) -> torch.Tensor | None:
+    if not getattr(model, "num_classes", 0) or labels is None:
+        return None
+    if bool((labels < 0).any()):
+        raise UserError(f"{model.family} is conditional: the images need class labels")
+    return labels
+
+
+@torch.no_grad()
+def encode_images(model, images: torch.Tensor, labels: torch.Tensor | None = None,
+                  batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images [N, C, H, W] in [-1, 1] -> posterior (mu, logvar), each [N, latent_dim]."""
+    require_autoencoder(model)
+    model.eval()
+    device = next(model.parameters()).device
+    labels = _cond(model, labels)
+    mus, logvars = [], []
+    for i in range(0, len(images), batch_size):
+        y = labels[i:i + batch_size].to(device) if labels is not None else None
+        mu, logvar = model.encode(images[i:i + batch_size].to(device), y)
+        mus.append(mu.float().cpu())
+        logvars.append(logvar.float().cpu())
+    return torch.cat(mus), torch.cat(logvars)
+
+
+@torch.no_grad()
+def decode_latents(model, z: torch.Tensor, labels: torch.Tensor | None = None,
+                   batch_size: int = 256) -> torch.Tensor:
+    """Latents [N, latent_dim] -> images [N, C, H, W] in [-1, 1]."""
+    if z.ndim != 2 or z.shape[1] != model.latent_dim:
+        raise UserError(f"codes have shape {tuple(z.shape)}; "
+                        f"the model takes [N, {model.latent_dim}]")
+    model.eval()
+    device = next(model.parameters()).device
+    labels = _cond(model, labels)
+    outs = []
+    for i in range(0, len(z), batch_size):
+        y = labels[i:i + batch_size].to(device) if labels is not None else None
+        outs.append(model.decode(z[i:i + batch_size].float().to(device), y).float().cpu())
+    return torch.cat(outs).clamp_(-1, 1)
+
+
+def reconstruct(model, images: torch.Tensor, labels: torch.Tensor | None = None,
+                batch_size: int = 256) -> torch.Tensor:
+    """Decode each image's posterior mean: [N, C, H, W] -> [N, C, H, W] in [-1, 1]."""
+    mu, _ = encode_images(model, images, labels, batch_size)
+    return decode_latents(model, mu, labels, batch_size)
+
+
+def interpolate_images(model, a: torch.Tensor, b: torch.Tensor, frames: int = 48,
+                       labels: tuple[int, int] | None = None) -> torch.Tensor:
+    """Walk linearly between the posterior means of images a, b ([C, H, W]): [T, C, H, W]."""
+    if frames < 2:
+        raise UserError(f"--frames must be at least 2 (got {frames})")
+    y = torch.tensor(labels) if labels is not None else None
+    mu, _ = encode_images(model, torch.stack([a, b]), y)  # [2, Z]
+    t = torch.linspace(0, 1, frames)[:, None]  # [T, 1]
+    z = (1 - t) * mu[0] + t * mu[1]  # [T, Z]
+    yt = None
+    if y is not None:  # a conditional model switches class half way
+        yt = torch.where(t[:, 0] < 0.5, y[0], y[1])
+    return decode_latents(model, z, yt)
+
+
+def load_image_file(path: str | Path, image_size: int, channels: int) -> torch.Tensor:
+    """One image file -> float [C, S, S] in [-1, 1], prepared like the training data."""
+    from pixelforge.data.decode import decode_image, failure_reason
+    from pixelforge.data.options import LoadOptions
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"image not found: {p}")
+    try:
+        img = decode_image(p, LoadOptions(image_size=image_size, channels=channels))
+    except Exception as exc:  # PIL raises many kinds
+        raise UserError(f"cannot read image {p}: {failure_reason(exc)}") from None
+    return img.float().div(127.5).sub(1.0)  # uint8 [C, S, S] -> float [C, S, S]
+
+
+def save_codes(path: str | Path, mu: torch.Tensor, logvar: torch.Tensor, labels: torch.Tensor,
+               **meta: str) -> Path:
+    """Write codes as .npz: mu, logvar (float32 [N, Z]), z (= mu), labels (int64 [N]) and meta."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise UserError(f"--out {path}: codes are written as .npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, mu=mu.numpy(), logvar=logvar.numpy(), z=mu.numpy(), labels=labels.numpy(),
+             **{k: np.array(v) for k, v in meta.items()})
+    return path
+
+
+def load_codes(path: str | Path, key: str = "z") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Read codes [N, Z] (and labels when stored) from a .npz (save_codes' or any other)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"codes file not found: {p}")
+    try:
+        data = np.load(p, allow_pickle=False)
+    except Exception as exc:
+        raise UserError(f"{p} is not a readable .npz file ({exc})") from None
+    if key not in data:
+        raise UserError(f"{p} has no array {key!r}; it holds: {', '.join(data.files)}")
+    z = torch.from_numpy(np.asarray(data[key], dtype=np.float32))
+    labels = torch.from_numpy(data["labels"].astype(np.int64)) if "labels" in data else None
+    return z, labels

@@ -1,0 +1,236 @@
+"""The one training loop: data, progress, samples, TensorBoard, atomic checkpoints, exact resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from pixelforge import __version__
+from pixelforge.checkpoint import (
+    CKPT_DIR,
+    STATE_FILE,
+    atomic_write_text,
+    checkpoint_name,
+    commit_checkpoint_dir,
+    latest_checkpoint,
+    load_state,
+    save_state,
+)
+from pixelforge.config import RunConfig, dump_config
+from pixelforge.data import load_images
+from pixelforge.errors import TrainingDiverged, UserError
+from pixelforge.models import MODELS
+from pixelforge.training import gan, vae  # noqa: F401  (register the GAN and VAE tasks)
+from pixelforge.training.batches import batch_stream
+from pixelforge.training.precision import Precision
+from pixelforge.training.task import TASKS, Task
+
+log = logging.getLogger("pixelforge.train")
+
+
+class Interrupted(Exception):
+    """Ctrl-C during training; a checkpoint was saved at `step`."""
+
+    def __init__(self, step: int, checkpoint: Path | None) -> None:
+        super().__init__(f"interrupted at step {step}")
+        self.step, self.checkpoint = step, checkpoint
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    checkpoint: Path | None
+    seconds: float
+    images_per_second: float
+    last_logs: dict[str, float]
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "numpy_pos": int(np_state[2]), "python": json.dumps(random.getstate())}
+
+
+def _set_rng_state(s: dict[str, Any]) -> None:
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(("MT19937", s["numpy_keys"].numpy().astype(np.uint32), s["numpy_pos"], 0, 0.0))
+    py = json.loads(s["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+class Trainer:
+    """Runs any registered model kind's Task under Accelerate (one CPU, or DDP via accelerate launch)."""
+
+    def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False,
+                 progress: bool = True) -> None:
+        self.cfg, self.run_dir, self.resume, self.progress = cfg, Path(run_dir), resume, progress
+        self.family = MODELS.get(cfg.model.name)
+        self.family.check_params(cfg.model.params)
+        if self.family.kind not in TASKS:
+            raise UserError(f"model {cfg.model.name!r} ({self.family.kind}) cannot be trained "
+                            f"with `pixelforge train`; trainable kinds: {', '.join(TASKS.names())}")
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        from accelerate import Accelerator
+
+        self.acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no")
+        self.device = self.acc.device
+        self.main = self.acc.is_main_process
+        c = self.cfg
+        self.precision = Precision.resolve(c.train.precision, c.train.channels_last, self.device)
+        self.data = load_images(c.data.path, image_size=c.model.image_size, channels=c.model.channels,
+                                split=c.data.split, limit=c.data.limit, resize_filter=c.data.resize_filter)
+        world = self.acc.num_processes
+        if len(self.data) < c.train.batch_size * world:
+            raise UserError(f"data {c.data.path!r} has {len(self.data)} images, fewer than one batch "
+                            f"(train.batch_size={c.train.batch_size} x {world} processes)")
+        self.task: Task = TASKS.get(self.family.kind)(
+            c, self.family, num_classes=self.data.num_classes, device=self.device,
+            precision=self.precision)
+        self.start_step = 0
+        if self.resume:
+            self._load_latest()
+        self.task.prepare(self.acc)
+        self.writer = None
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.run_dir / "config.yaml", dump_config(c))
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    def _load_latest(self) -> None:
+        ckpt = latest_checkpoint(self.run_dir)
+        if ckpt is None:
+            raise UserError(f"--resume: no checkpoint in {self.run_dir / CKPT_DIR}")
+        state = load_state(ckpt / STATE_FILE)
+        self.task.load_state_dict(state["task"])
+        _set_rng_state(state["rng"])
+        self.start_step = int(state["step"])
+        log.info("resumed from %s at step %d", ckpt, self.start_step)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self, step: int, elapsed: float) -> Path | None:
+        """Write export + full training state into a temp folder, then rename it into place."""
+        self.acc.wait_for_everyone()
+        final = None
+        if self.main:
+            root = self.run_dir / CKPT_DIR
+            final = root / checkpoint_name(step)
+            tmp = root / (final.name + ".tmp")
+            tmp.mkdir(parents=True, exist_ok=True)
+            self.task.export_module().save_pretrained(tmp)
+            save_state(tmp / STATE_FILE, {"task": self.task.state_dict(), "rng": _rng_state(),
+                                          "step": step})
+            meta = {"step": step, "images_seen": step * self.cfg.train.batch_size * self.acc.num_processes,
+                    "train_seconds": round(elapsed, 2), "pixelforge_version": __version__,
+                    "precision": self.precision.describe(), "data": self.data.description,
+                    "config": self.cfg.model_dump(mode="json")}
+            atomic_write_text(tmp / "meta.json", json.dumps(meta, indent=2))
+            commit_checkpoint_dir(tmp, final, keep=self.cfg.train.keep_checkpoints)
+        self.acc.wait_for_everyone()
+        return final
+
+    def _save_samples(self, step: int) -> None:
+        from torchvision.utils import save_image
+
+        imgs = self.task.sample_images(self.cfg.train.n_samples, seed=self.cfg.train.seed)
+        path = self.run_dir / "samples" / f"step-{step:07d}.png"
+        path.parent.mkdir(exist_ok=True)
+        nrow = max(1, int(math.sqrt(len(imgs))))
+        save_image(imgs, path, nrow=nrow, normalize=True, value_range=(-1, 1))
+        preview = getattr(self.task, "preview_images", None)  # optional: e.g. reconstructions
+        for name, extra in (preview(len(imgs), seed=self.cfg.train.seed) if preview else {}).items():
+            save_image(extra, path.parent / f"{name}-{path.name}", nrow=nrow, normalize=True,
+                       value_range=(-1, 1))
+        if self.writer:
+            from torchvision.utils import make_grid
+
+            self.writer.add_image("samples", make_grid(imgs, nrow=nrow, normalize=True,
+                                                       value_range=(-1, 1)), step)
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        self._setup()
+        c = self.cfg.train
+        if self.start_step >= c.steps:
+            log.info("nothing to do: already at step %d of %d", self.start_step, c.steps)
+        if self.main:
+            log.info("data: %s", self.data.description)
+            log.info("model %s on %s (%s), %d processes", self.cfg.model.name, self.device,
+                     self.precision.describe(), self.acc.num_processes)
+        batches = batch_stream(self.data, c.batch_size, c.seed, self.start_step,
+                               self.acc.process_index, self.acc.num_processes,
+                               self.cfg.data.num_workers)
+        bar = tqdm(total=c.steps, initial=self.start_step, disable=not (self.main and self.progress),
+                   unit="step", dynamic_ncols=True, desc=self.cfg.model.name)
+        step, logs, t0 = self.start_step, {}, time.perf_counter()
+        win_t, win_steps, ips, last_ckpt = t0, 0, 0.0, None
+        global_batch = c.batch_size * self.acc.num_processes
+        try:
+            while step < c.steps:
+                real, labels = next(batches)
+                real = real.to(self.device, non_blocking=True).contiguous(
+                    memory_format=self.precision.memory_format)
+                out = self.task.train_step(real, labels.to(self.device), step)
+                vals = torch.stack([v.float() for v in out.values()])
+                if self.acc.num_processes > 1:
+                    vals = self.acc.reduce(vals, reduction="mean")
+                logs = dict(zip(out, vals.tolist(), strict=True))
+                bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+                if bad:
+                    raise TrainingDiverged(
+                        f"training diverged at step {step + 1}: "
+                        + ", ".join(f"{k}={v}" for k, v in bad.items())
+                        + f"; the last good checkpoint is kept in {self.run_dir / CKPT_DIR}")
+                step += 1
+                win_steps += 1
+                bar.update(1)
+                if step % c.log_every == 0 or step == c.steps:
+                    now = time.perf_counter()
+                    ips = win_steps * global_batch / max(now - win_t, 1e-9)
+                    win_t, win_steps = now, 0
+                    logs["images_per_s"] = ips
+                    self._log(step, logs, bar)
+                if self.main and (step % c.sample_every == 0 or step == c.steps):
+                    self._save_samples(step)
+                if step % c.checkpoint_every == 0 or step == c.steps:
+                    last_ckpt = self.save_checkpoint(step, time.perf_counter() - t0)
+        except KeyboardInterrupt:
+            bar.close()
+            ckpt = self.save_checkpoint(step, time.perf_counter() - t0) if step > self.start_step else None
+            raise Interrupted(step, ckpt or latest_checkpoint(self.run_dir)) from None
+        finally:
+            bar.close()
+            if self.writer:
+                self.writer.close()
+        elapsed = time.perf_counter() - t0
+        done = step - self.start_step
+        return TrainResult(self.run_dir, step, last_ckpt or latest_checkpoint(self.run_dir), elapsed,
+                           done * global_batch / max(elapsed, 1e-9), logs)
+
+    def _log(self, step: int, logs: dict[str, float], bar: tqdm) -> None:
+        if not self.main:
+            return
+        bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+        for k, v in logs.items():
+            self.writer.add_scalar(f"train/{k}", v, step)
+        with open(self.run_dir / "train_log.jsonl", "a") as fh:
+            fh.write(json.dumps({"step": step, **{k: round(v, 6) for k, v in logs.items()}}) + "\n")
+
+
+def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train `cfg` into `run_dir` (the Python API behind `pixelforge train`)."""
+    return Trainer(cfg, run_dir, resume=resume, progress=progress).fit()

@@ -1,0 +1,114 @@
+"""The one trainer: trains, checkpoints atomically, resumes exactly, stops cleanly on Ctrl-C/NaN."""
+
+import json
+
+import pytest
+import torch
+
+from pixelforge.checkpoint import latest_checkpoint, load_state
+from pixelforge.config import build_config
+from pixelforge.errors import TrainingDiverged, UserError
+from pixelforge.training import Interrupted, train
+from pixelforge.training.gan import GANTask
+
+
+def _losses(run):
+    return [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_trains_and_writes_run_folder(tmp_path, tiny_npz, tiny_overrides):
+    run = tmp_path / "run"
+    res = train(build_config({}, tiny_overrides(tiny_npz)), run, progress=False)
+    assert res.step == 6
+    assert res.checkpoint == run / "checkpoints" / "step-0000006"
+    for f in ("config.json", "model.safetensors", "training_state.safetensors", "meta.json"):
+        assert (res.checkpoint / f).is_file(), f
+    assert (run / "config.yaml").is_file()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-0000003.png", "step-0000006.png"]
+    assert list((run / "tensorboard").iterdir())
+    logs = _losses(run)
+    assert [r["step"] for r in logs] == list(range(1, 7))
+    assert all(r["images_per_s"] > 0 for r in logs)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "auto"])
+def test_exact_resume(tmp_path, tiny_npz, tiny_overrides, precision):
+    """Stopping at step 3 and resuming gives the same losses and weights at step 6.
+
+    'auto' is bf16 + channels_last on AMX CPUs, where a stride mismatch between restored optimizer
+    state and channels_last parameters once broke exactness (see training/optim.py).
+    """
+    full, part = tmp_path / "full", tmp_path / "part"
+    ov = tiny_overrides(tiny_npz, **{"train.precision": precision})
+    train(build_config({}, ov), full, progress=False)
+    train(build_config({}, {**ov, "train.steps": 3}), part, progress=False)
+    train(build_config({}, ov), part, resume=True, progress=False)
+    a = load_state(latest_checkpoint(full) / "training_state.safetensors")
+    b = load_state(latest_checkpoint(part) / "training_state.safetensors")
+    assert a["step"] == b["step"] == 6
+    for net in ("G", "D", "ema"):
+        for k, v in a["task"][net].items():
+            assert torch.equal(v, b["task"][net][k]), f"{net}.{k} differs after resume"
+    la = [(r["loss_d"], r["loss_g"]) for r in _losses(full)]
+    lb = [(r["loss_d"], r["loss_g"]) for r in _losses(part)]
+    assert la == lb
+
+
+def test_resume_without_checkpoint_is_user_error(tmp_path, tiny_npz, tiny_overrides):
+    with pytest.raises(UserError, match="no checkpoint"):
+        train(build_config({}, tiny_overrides(tiny_npz)), tmp_path / "empty", resume=True,
+              progress=False)
+
+
+def test_ctrl_c_saves_and_resumes(tmp_path, tiny_npz, tiny_overrides, monkeypatch):
+    run = tmp_path / "run"
+    real_step = GANTask.train_step
+
+    def interrupting(self, real, labels, step):
+        if step == 4:
+            raise KeyboardInterrupt
+        return real_step(self, real, labels, step)
+
+    monkeypatch.setattr(GANTask, "train_step", interrupting)
+    with pytest.raises(Interrupted) as info:
+        train(build_config({}, tiny_overrides(tiny_npz)), run, progress=False)
+    assert info.value.step == 4
+    assert latest_checkpoint(run).name == "step-0000004"
+    monkeypatch.setattr(GANTask, "train_step", real_step)
+    res = train(build_config({}, tiny_overrides(tiny_npz)), run, resume=True, progress=False)
+    assert res.step == 6
+
+
+def test_nan_stops_with_step_and_keeps_last_good(tmp_path, tiny_npz, tiny_overrides, monkeypatch):
+    run = tmp_path / "run"
+    real_step = GANTask.train_step
+
+    def poisoned(self, real, labels, step):
+        out = real_step(self, real, labels, step)
+        if step == 4:
+            out["loss_d"] = torch.tensor(float("nan"))
+        return out
+
+    monkeypatch.setattr(GANTask, "train_step", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"step 5.*loss_d=nan"):
+        train(build_config({}, tiny_overrides(tiny_npz)), run, progress=False)
+    assert latest_checkpoint(run).name == "step-0000003"
+    assert not (run / "checkpoints" / "step-0000005").exists()
+
+
+def test_too_little_data_is_user_error(tmp_path, tiny_npz, tiny_overrides):
+    cfg = build_config({}, tiny_overrides(tiny_npz, **{"data.limit": 8}))
+    with pytest.raises(UserError, match="fewer than one batch"):
+        train(cfg, tmp_path / "r", progress=False)
+
+
+@pytest.mark.parametrize("name,size", [("dcgan", 16), ("seed-dcgan", 16)])
+def test_every_gan_family_trains_and_reloads(tmp_path, tiny_npz, tiny_overrides, name, size):
+    import pixelforge
+
+    ov = tiny_overrides(tiny_npz, **{"model.name": name, "model.image_size": size,
+                                     "train.steps": 2, "train.checkpoint_every": 2})
+    res = train(build_config({}, ov), tmp_path / name, progress=False)
+    g = pixelforge.load(tmp_path / name)
+    assert g.generate(4, seed=1).shape == (4, 1, size, size)
+    assert torch.equal(g.generate(4, seed=1), pixelforge.load(res.checkpoint).generate(4, seed=1))
