@@ -42,7 +42,8 @@ class _RandomImages:
         import torch
 
         g = torch.Generator().manual_seed(1234)
-        self.images = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=g)
+        self.images = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8,
+                                    generator=g)
         self.labels = torch.zeros(n, dtype=torch.long)
 
     def __len__(self) -> int:
@@ -66,8 +67,9 @@ def _count_flops(fn) -> float:
 
 
 class _Examples:
-    """pytorch/examples-style DCGAN step: Sigmoid + BCELoss, NCHW fp32, plain Adam, D run on the fake
-    batch twice (detached for D, again for G), no EMA. Same architecture as pixelforge's `dcgan`."""
+    """pytorch/examples-style DCGAN step: Sigmoid + BCELoss, NCHW fp32, plain Adam, D run on the
+    fake batch twice (detached for D, again for G), no EMA. Same architecture as pixelforge's
+    `dcgan`."""
 
     def __init__(self, size: int, channels: int, latent: int) -> None:
         import torch
@@ -77,12 +79,14 @@ class _Examples:
         nz, ngf, ndf = latent, 64, 64
         self.nz = nz
         self.netG = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),
             nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),
             nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
             nn.ConvTranspose2d(ngf, channels, 4, 2, 1, bias=False), nn.Tanh())
         self.netD = nn.Sequential(
             nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
@@ -137,7 +141,9 @@ class Worker:
         import torch
 
         self.spec = spec
-        torch.set_num_threads(spec.get("threads", 2))
+        if spec.get("threads"):
+            torch.set_num_threads(spec["threads"])
+        self.threads = torch.get_num_threads()
         self.kind = spec["kind"]
         self.step = 0
         if self.kind == "peak":
@@ -172,6 +178,10 @@ class Worker:
 
         if spec.get("gemm") is False:
             dcgan_mod.GEMM_PATHS = False
+        for key in ("GEMM_MAX_AREA", "GEMM_WGRAD_MAX_AREA"):  # {"bf16": area} overrides
+            for dt, area in spec.get(key.lower(), {}).items():
+                dtype = torch.bfloat16 if dt == "bf16" else torch.float32
+                getattr(dcgan_mod, key)[dtype] = area
         cfg = build_config({}, {"model.name": spec["model"], "model.image_size": size,
                                 "model.channels": channels, "model.latent_dim": latent,
                                 "train.batch_size": BATCH})
@@ -287,7 +297,7 @@ class Worker:
 
     def info(self) -> dict[str, Any]:
         return {"flops_train": self.flops_train, "flops_gen": self.flops_gen,
-                "max_rss_mib": _max_rss_mib()}
+                "max_rss_mib": _max_rss_mib(), "threads": self.threads}
 
 
 def worker_main(spec_json: str) -> None:
@@ -376,30 +386,35 @@ def table_configs() -> list[tuple[str, dict[str, Any]]]:
 
 def lever_configs() -> list[tuple[str, dict[str, Any]]]:
     base = {"kind": "pixelforge", "model": "dcgan", "bf16": True, "cl": True}
-    tuned_malloc = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
+    fp32 = {"kind": "pixelforge", "model": "dcgan", "bf16": False, "cl": True}
+    no_mmap = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 34)}
     return [
         ("baseline dcgan (pytorch/examples style)", {"kind": "baseline", "model": "dcgan"}),
         ("dcgan bf16 CL (default)", base),
-        ("  GEMM routes off (stock oneDNN convs)", dict(base, gemm=False)),
+        ("  GEMM routes off (stock oneDNN layers)", dict(base, gemm=False)),
+        ("  GEMM routes, no GEMM weight grads", dict(base, gemm_wgrad_max_area={"bf16": 16})),
+        ("  whole-layer GEMM also for 8x8 maps", dict(base, gemm_max_area={"bf16": 64})),
         ("  foreach Adam instead of fused", dict(base, adam="foreach")),
-        ("  torch.compile(G), torch.compile(D)", dict(base, compile=True)),
-        ("  1 thread", dict(base, threads=1)),
-        ("  glibc malloc: no mmap/trim (env)", dict(base, env=tuned_malloc)),
         ("  EMA via AveragedModel.update_parameters", dict(base, task_attrs={"_fast_ema": False})),
-        ("dcgan fp32 CL", {"kind": "pixelforge", "model": "dcgan", "bf16": False, "cl": True}),
-        ("  fp32 CL, GEMM routes off", {"kind": "pixelforge", "model": "dcgan", "bf16": False,
-                                        "cl": True, "gemm": False}),
+        ("  glibc malloc: no mmap, no trim (env)", dict(base, env=no_mmap)),
+        ("  torch.compile(G), torch.compile(D)", dict(base, compile=True)),
+        ("dcgan bf16 NCHW", dict(base, cl=False)),
+        ("dcgan fp32 CL", fp32),
+        ("  fp32 CL, GEMM routes off", dict(fp32, gemm=False)),
+        ("dcgan fp32 NCHW", dict(fp32, cl=False)),
     ]
 
 
-def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool) -> dict:
+def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool,
+        threads: int | None) -> dict:
     t_start = time.perf_counter()
     warm, procs = {}, []
-    for name, spec in [("peak", {"kind": "peak"}), *confs]:
+    for name, spec in [("peak", {"kind": "peak", "threads": threads}), *confs]:
         p = Proc(name, spec)  # start and warm up one at a time so start-up work does not overlap
         warm[p.name] = p.call("warmup", steps=warm_steps)
         procs.append(p)
-        print(f"  warmed up {p.name:45s} {json.dumps({k: round(v, 3) for k, v in warm[p.name].items()})}",
+        info = json.dumps({k: round(v, 3) for k, v in warm[p.name].items()})
+        print(f"  warmed up {p.name:45s} {info}",
               file=sys.stderr, flush=True)
     peak, procs = procs[0], procs[1:]
     steps = {p.name: max(1, round(visit_seconds / warm[p.name]["step_seconds"])) for p in procs}
@@ -439,7 +454,7 @@ def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool
             "gen_img_s": _rate(p.results["generate"]),
             "flops_train_per_img": infos[p.name]["flops_train"],
             "flops_gen_per_img": infos[p.name]["flops_gen"],
-            "train_peak_rss_mib": train_rss[p.name],
+            "train_peak_rss_mib": train_rss[p.name], "threads": infos[p.name]["threads"],
             "peak_rss_mib": infos[p.name]["max_rss_mib"],
             "warmup_seconds": warm[p.name]["warmup_seconds"]})
     out["baseline_img_s"] = base_rate
@@ -456,7 +471,9 @@ def print_table(res: dict) -> None:
 
     pk = res["peak_gflops"]
     base = res["baseline_img_s"]
-    print(f"\ntorch {torch.__version__}, {os.cpu_count()} CPUs; threads per worker: see spec; "
+    threads = sorted({r["threads"] for r in res["rows"]})
+    print(f"\ntorch {torch.__version__}, {os.cpu_count()} CPUs, "
+          f"torch threads per worker: {threads}; "
           f"batch {BATCH} (train), {GEN_BATCH} (generation)")
     print(f"machine peak (2048^3 matmul, median of rounds): fp32 {pk['fp32']:.0f} GFLOP/s, "
           f"bf16 {pk['bf16']:.0f} GFLOP/s\n")
@@ -483,23 +500,62 @@ def print_table(res: dict) -> None:
     print(f"total benchmark time {res['seconds']:.0f} s")
 
 
+def profile_main(steps: int, rows: int, threads: int | None) -> None:
+    """Per-op CPU profile of the default dcgan 64 px training step, stock layers vs GEMM routes."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    import pixelforge.models.dcgan as dcgan_mod
+
+    if threads:
+        torch.set_num_threads(threads)
+    spec = {"kind": "pixelforge", "model": "dcgan", "precision": "auto"}
+    w = Worker(spec)
+    for gemm in (False, True):
+        dcgan_mod.GEMM_PATHS = gemm
+        for _ in range(3):
+            w._train_one()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                w._train_one()
+            rate = steps * BATCH / (time.perf_counter() - t0)
+        print(f"\n=== dcgan 64 px, {w.precision.describe()}, {torch.get_num_threads()} threads, "
+              f"GEMM routes {'on' if gemm else 'off'}: {rate:.1f} img/s under the profiler, "
+              f"{steps} steps ===")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows,
+                                        max_name_column_width=40))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="~1 minute: 3 short rounds")
     ap.add_argument("--levers", action="store_true", help="A/B the speed levers on dcgan 64 px")
     ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads per worker (default: torch's default, one per core)")
+    ap.add_argument("--only", default=None, help="run only configurations whose name contains this")
     ap.add_argument("--json", default=None, help="also write the raw results here")
+    ap.add_argument("--profile", action="store_true",
+                    help="torch.profiler op table of the default dcgan step, GEMM routes off/on")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker is not None:
         worker_main(args.worker)
         return
+    if args.profile:
+        profile_main(steps=5 if args.quick else 10, rows=15, threads=args.threads)
+        return
     confs = lever_configs() if args.levers else table_configs()
+    if args.only:
+        confs = [c for c in confs if args.only in c[0] or c[1]["kind"] == "baseline"]
+    if args.threads:
+        confs = [(name, {"threads": args.threads, **spec}) for name, spec in confs]
     if args.quick:
         rounds, visit, warm = args.rounds or 3, 0.5, 1
     else:
         rounds, visit, warm = args.rounds or 7, 1.5, 3
-    res = run(confs, rounds, visit, warm, api_row=not args.levers)
+    res = run(confs, rounds, visit, warm, api_row=not args.levers, threads=args.threads)
     print_table(res)
     if args.json:
         with open(args.json, "w") as fh:

@@ -30,6 +30,7 @@ MODELS = {
     "beta-vae-2": ("beta_vae", {"beta": 2.0}),
     "beta-vae-8": ("beta_vae", {"beta": 8.0}),
     "vae-gan": ("vae_gan", {}),
+    "vae-gan-b2": ("vae_gan", {"beta": 2.0, "kl_warmup": 2000, "adv_weight": 0.04}),
 }
 
 

@@ -28,20 +28,24 @@ def untrained_copy(generator, seed: int):
     return fresh.to(device).eval()
 
 
-def fd_untrained(generator, extractor: Extractor, real: RealStats, *, n: int, seed: int,
-                 batch_size: int) -> Score | None:
-    """FD of an untrained twin of `generator` against the real statistics (None if unbuildable)."""
+def untrained_images(generator, *, n: int, seed: int, batch_size: int) -> torch.Tensor | None:
+    """n images from an untrained twin of `generator` (None when it cannot be rebuilt)."""
     try:
         fresh = untrained_copy(generator, seed)
     except Exception as exc:  # a custom generator whose config cannot rebuild it
         log.warning("no untrained-generator baseline: cannot rebuild %s (%s)",
                     type(generator).__name__, exc)
         return None
-    images = fresh.generate(n, seed=seed, batch_size=batch_size)
+    return fresh.generate(n, seed=seed, batch_size=batch_size)
+
+
+def fd_untrained(images: torch.Tensor, generator_name: str, extractor: Extractor,
+                 real: RealStats, *, seed: int, batch_size: int) -> Score:
+    """FD of an untrained twin's images against the real statistics: the ceiling."""
     mu, sigma = feature_stats(extractor.features(images, batch_size))
     value = frechet_distance(mu, sigma, real.mu, real.sigma)
     return Score("fd_cnn/untrained_generator", "fd_untrained", value,
-                 {"baseline": f"freshly initialised {type(generator).__name__} (seed {seed})"})
+                 {"baseline": f"freshly initialised {generator_name} (seed {seed})"})
 
 
 def fd_real_vs_real(other, other_split: str, real_split: str, extractor: Extractor,

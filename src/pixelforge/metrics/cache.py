@@ -1,8 +1,7 @@
-"""Real-data feature statistics (FID-style mean/covariance plus a feature sample), cached on disk.
+"""Real-data feature statistics (FID mean/covariance, Heusel 2017, plus a sample), disk-cached."""
 
-The cache key hashes everything the statistics depend on (data fingerprint, extractor hash, n_real,
-sampling seed, image size, channels, resize filter, sample cap), so an entry can never be stale.
-"""
+# The cache key hashes everything the statistics depend on (data fingerprint, extractor hash,
+# n_real, sampling seed, image size, channels, resize filter, sample cap): never a stale entry.
 
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ def kid_cnn(inputs: MetricInputs) -> list[Score]:
 
 @register_metric("pr_cnn", summary="precision/recall of cnn features (Kynkaanniemi et al. 2019)")
 def pr_cnn(inputs: MetricInputs) -> list[Score]:
+    if min(len(inputs.real.features), len(inputs.fake_features)) <= DEFAULT_K:
+        return []  # k-NN radii need more than k samples on each side
     precision, recall = precision_recall(inputs.real.features, inputs.fake_features, k=DEFAULT_K,
                                          max_samples=PR_MAX_SAMPLES, seed=inputs.seed)
     n = min(len(inputs.real.features), len(inputs.fake_features), PR_MAX_SAMPLES)

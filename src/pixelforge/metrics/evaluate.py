@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from pixelforge.errors import UserError
-from pixelforge.metrics.baselines import fd_real_vs_real, fd_untrained
+from pixelforge.metrics.baselines import fd_real_vs_real, fd_untrained, untrained_images
 from pixelforge.metrics.cache import real_feature_stats
 from pixelforge.metrics.extractor import Extractor, get_extractor
 from pixelforge.metrics.images import float_batches, sample_indices
 from pixelforge.metrics.registry import MetricInputs, Score, metrics_in
 from pixelforge.metrics.report import append_metrics, utc_timestamp
 from pixelforge.metrics.splits import RealSplits, resolve_splits
-
-log = logging.getLogger("pixelforge.metrics")
+from pixelforge.metrics.threads import torch_threads
 
 
 def _check_shapes(generator, real) -> None:
@@ -65,38 +63,42 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
         from pixelforge.metrics.inception import load_inception
 
         memo["inception_net"] = load_inception()
-    splits = resolve_splits(real, data_spec, split=split, resize_filter=resize_filter)
-    extractor = get_extractor(splits.train, heldout=splits.heldout, epochs=cfg.extractor_epochs,
-                              seed=cfg.seed)
-    stats = real_feature_stats(real, extractor, n_real=cfg.n_real, seed=cfg.seed,
-                               batch_size=cfg.batch_size, resize_filter=splits.resize_filter)
+    # the generators run with the caller's threads; everything after on one (see threads.py)
     fake = generator.generate(cfg.n_generated, seed=cfg.seed, batch_size=cfg.batch_size)
-    indices = sample_indices(len(real), cfg.n_real, cfg.seed)
-    inputs = MetricInputs(
-        real=stats, fake_features=extractor.features(fake, cfg.batch_size), fake_images=fake,
-        real_batches=lambda: float_batches(real, indices, cfg.batch_size), seed=cfg.seed,
-        batch_size=cfg.batch_size, _memo=memo,
-    )
-    groups = ("cnn", "inception") if inception else ("cnn",)
-    scores: list[Score] = [s for spec in metrics_in(groups) for s in spec.fn(inputs)]
-    if baselines:
-        scores += _baselines(generator, extractor, stats, splits, cfg)
+    blank = (untrained_images(generator, n=cfg.n_generated, seed=cfg.seed,
+                              batch_size=cfg.batch_size) if baselines else None)
+    with torch_threads():
+        splits = resolve_splits(real, data_spec, split=split, resize_filter=resize_filter)
+        extractor = get_extractor(splits.train, heldout=splits.heldout,
+                                  epochs=cfg.extractor_epochs, seed=cfg.seed)
+        stats = real_feature_stats(real, extractor, n_real=cfg.n_real, seed=cfg.seed,
+                                   batch_size=cfg.batch_size, resize_filter=splits.resize_filter)
+        indices = sample_indices(len(real), cfg.n_real, cfg.seed)
+        inputs = MetricInputs(
+            real=stats, fake_features=extractor.features(fake, cfg.batch_size), fake_images=fake,
+            real_batches=lambda: float_batches(real, indices, cfg.batch_size), seed=cfg.seed,
+            batch_size=cfg.batch_size, _memo=memo,
+        )
+        scores: list[Score] = [s for spec in metrics_in(("cnn",)) for s in spec.fn(inputs)]
+        if baselines:
+            scores += _baselines(generator, blank, extractor, stats, splits, cfg)
+    if inception:  # a large network: the caller's thread count
+        scores += [s for spec in metrics_in(("inception",)) for s in spec.fn(inputs)]
     scores.append(Score("extractor_accuracy", "extractor_accuracy", extractor.accuracy,
                         {"heldout": extractor.meta.get("heldout_data"),
                          "n_heldout": extractor.meta.get("n_heldout")}))
     protocol = _protocol(generator, real, cfg, extractor, splits, stats.n, data_spec, step)
     if run_dir is not None:
         for s in scores:
-            append_metrics(run_dir, {**protocol, "metric": s.metric, "value": s.value, **s.extra})
+            append_metrics(run_dir, {"metric": s.metric, "value": s.value, **protocol, **s.extra})
     return _result(scores, protocol)
 
 
-def _baselines(generator, extractor, stats, splits: RealSplits, cfg) -> list[Score]:
+def _baselines(generator, blank, extractor, stats, splits: RealSplits, cfg) -> list[Score]:
     out: list[Score] = []
-    untrained = fd_untrained(generator, extractor, stats, n=cfg.n_generated, seed=cfg.seed,
-                             batch_size=cfg.batch_size)
-    if untrained is not None:
-        out.append(untrained)
+    if blank is not None:
+        out.append(fd_untrained(blank, type(generator).__name__, extractor, stats, seed=cfg.seed,
+                                batch_size=cfg.batch_size))
     if splits.other is not None and len(splits.other) >= 2:
         out.append(fd_real_vs_real(splits.other, splits.other_split, splits.real_split,
                                    extractor, stats, n=cfg.n_generated, seed=cfg.seed,

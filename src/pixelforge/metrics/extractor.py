@@ -1,9 +1,8 @@
-"""The offline feature extractor: a cnn classifier trained on the real data, cached by content hash.
+"""Offline feature extractor: a cnn trained on the real data (FID recipe, Heusel 2017), cached."""
 
-The feature space follows the FID recipe (Heusel et al. 2017) with a small classifier trained on
-the real images instead of ImageNet Inception: on labels when the data set has them, otherwise on
-4-way rotation prediction (Gidaris et al. 2018), so it works offline on any data set.
-"""
+# The feature space follows FID with a small classifier trained on the real images instead of
+# ImageNet Inception: on labels when the data set has them, otherwise on 4-way rotation
+# prediction (Gidaris et al. 2018), so it works offline on any data set.
 
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from pixelforge.checkpoint import atomic_write_text
+from pixelforge.errors import UserError
 from pixelforge.metrics import extractor_training
 from pixelforge.metrics.extractor_training import ROTATIONS, TrainSettings
 from pixelforge.metrics.images import (
@@ -32,6 +32,7 @@ from pixelforge.metrics.images import (
     to_extractor_input,
 )
 from pixelforge.metrics.paths import extractors_dir
+from pixelforge.metrics.threads import torch_threads
 
 log = logging.getLogger("pixelforge.metrics")
 
@@ -112,12 +113,13 @@ def extractor_id(spec: ExtractorSpec) -> str:
 def extractor_spec(train, *, heldout=None, epochs: int = 2, seed: int = 12345,
                    label_mode: str = "auto") -> ExtractorSpec:
     """The spec `get_extractor` would use for these arguments (no training)."""
+    labelled = train.has_labels and train.num_classes >= 2  # one class teaches nothing
     if label_mode == "auto":
-        label_mode = "labels" if train.has_labels else "rotation"
+        label_mode = "labels" if labelled else "rotation"
     if label_mode not in ("labels", "rotation"):
         raise ValueError(f"label_mode must be 'auto', 'labels' or 'rotation', not {label_mode!r}")
-    if label_mode == "labels" and not train.has_labels:
-        raise ValueError(f"{train.description} has no labels; use label_mode='rotation'")
+    if label_mode == "labels" and not labelled:
+        raise ValueError(f"{train.description} has no labels (or one class); use 'rotation'")
     if label_mode == "labels":
         num_classes = max(train.num_classes, getattr(heldout, "num_classes", 0) or 0)
     else:
@@ -159,8 +161,9 @@ class Extractor:
     @torch.no_grad()
     def features_of_batches(self, batches: Iterable[torch.Tensor]) -> np.ndarray:
         """float32 [N, feature_dim] features of float [-1, 1] image batches (fp32 inference)."""
-        out = [self.model.features(to_extractor_input(b, self.spec.resolution)).float()
-               for b in batches]
+        with torch_threads():  # same features whatever the core count, see threads.py
+            out = [self.model.features(to_extractor_input(b, self.spec.resolution)).float()
+                   for b in batches]
         if not out:
             return np.zeros((0, self.spec.feature_dim), np.float32)
         return torch.cat(out).numpy()
@@ -212,7 +215,8 @@ def _split(spec: ExtractorSpec, train, heldout):
         tr = sample_indices(len(train), spec.max_train_images, spec.seed)
         return tr, heldout, sample_indices(len(heldout), MAX_HELDOUT_IMAGES, spec.seed)
     if len(train) < 4:
-        raise ValueError(f"{train.description}: {len(train)} images are too few to train on")
+        raise UserError(f"{train.description}: {len(train)} images are too few to train the "
+                        "feature extractor (need at least 4)")
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(spec.seed))
     n_held = min(max(1, round(len(train) * HOLDOUT_FRACTION)), MAX_HELDOUT_IMAGES)
     held = order[:n_held].sort().values

@@ -11,13 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from pixelforge.metrics.images import to_extractor_input, to_float
+from pixelforge.metrics.threads import torch_threads
 from pixelforge.models import MODELS
 
 ROTATIONS = 4
-# Training runs on one intra-op thread: the weights then do not depend on the machine's core
-# count (so one cache hash means one set of weights), and small convs lose little; with two
-# threads on 2 busy cores OpenMP oversubscription made it ~8x slower (98 s vs 11 s, MNIST 12k).
-TRAIN_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -72,17 +69,6 @@ def _batch(s: TrainSettings, images: torch.Tensor, labels: torch.Tensor,
     return x, labels
 
 
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run the block with `n` intra-op threads, restoring the previous count afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _autocast(precision: str):
     if precision == "bf16":
         return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
@@ -99,7 +85,7 @@ def train_extractor(s: TrainSettings, images: torch.Tensor, labels: torch.Tensor
     """Adam with a cosine-decayed learning rate for `s.epochs` epochs (at least `s.min_steps`
     steps) on uint8 `images`; returns the model in eval mode and its held-out accuracy.
     The global RNG state and the thread count are left as they were."""
-    with torch_threads(TRAIN_THREADS):
+    with torch_threads():  # see threads.py
         return _train(s, images, labels, held_images, held_labels)
 
 

@@ -1,5 +1,7 @@
-"""Inception FID / KID / IS via torchmetrics on torch-fidelity's InceptionV3 (Heusel 2017,
-Binkowski 2018, Salimans 2016); one network pass per image set feeds all three metrics."""
+"""Inception FID/KID/IS via torchmetrics (Heusel 2017, Binkowski 2018, Salimans 2016)."""
+
+# One pass of torch-fidelity's InceptionV3 per image set yields pool features and logits; the
+# torchmetrics metrics then consume those features through a pass-through "network".
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from pixelforge.metrics.threads import torch_threads
+
 DEFAULT_K = 3
 _ROWS = 1024  # distance rows computed at once, to bound memory
 
@@ -36,6 +38,7 @@ def coverage_fraction(queries: torch.Tensor, support: torch.Tensor, radii: torch
     return inside / len(queries)
 
 
+@torch_threads()
 def precision_recall(
     real: np.ndarray, fake: np.ndarray, *, k: int = DEFAULT_K, max_samples: int | None = None,
     seed: int = 0,

@@ -1,4 +1,5 @@
-"""Batch streams for the trainer: direct tensor indexing for in-memory data, a DataLoader otherwise."""
+"""Batch streams for the trainer: direct tensor indexing for in-memory data, a DataLoader
+otherwise."""
 
 from __future__ import annotations
 

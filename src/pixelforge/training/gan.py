@@ -17,7 +17,7 @@ from pixelforge.training.task import TASKS, Task
 
 
 def _adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-    # fused Adam exists for CPU and CUDA in recent PyTorch; it is one kernel per step instead of many
+    # fused Adam exists for CPU and CUDA in recent PyTorch: one kernel per step instead of many
     try:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
     except (RuntimeError, TypeError):
@@ -31,11 +31,14 @@ class GANTask(Task):
     def __init__(self, cfg, family, *, num_classes, device, precision) -> None:
         super().__init__(cfg, family, num_classes=num_classes, device=device, precision=precision)
         m, t = cfg.model, cfg.train
-        shape = dict(image_size=m.image_size, channels=m.channels, latent_dim=m.latent_dim, **m.params)
+        shape = dict(image_size=m.image_size, channels=m.channels, latent_dim=m.latent_dim,
+                     **m.params)
         torch.manual_seed(t.seed)  # weight init is reproducible
-        self.G: Generator = family.build("generator", **shape).to(device, memory_format=precision.memory_format)
-        self.D: nn.Module = family.build("discriminator", **shape).to(device, memory_format=precision.memory_format)
-        self.ema = AveragedModel(self.G, multi_avg_fn=get_ema_multi_avg_fn(t.ema_decay), use_buffers=True)
+        fmt = precision.memory_format
+        self.G: Generator = family.build("generator", **shape).to(device, memory_format=fmt)
+        self.D: nn.Module = family.build("discriminator", **shape).to(device, memory_format=fmt)
+        self.ema = AveragedModel(self.G, multi_avg_fn=get_ema_multi_avg_fn(t.ema_decay),
+                                 use_buffers=True)
         self.opt_g = _adam(self.G.parameters(), t.lr_g, t.betas)
         self.opt_d = _adam(self.D.parameters(), t.lr_d, t.betas)
         self.loss = GAN_LOSSES.get(t.loss)()
@@ -68,7 +71,7 @@ class GANTask(Task):
         self.opt_d.zero_grad(set_to_none=True)
         self._backward(loss_d)
         self.opt_d.step()
-        # --- G: through the raw D with frozen weights (no wasted weight grads, no DDP sync of D) ---
+        # --- G: through the raw D with frozen weights (no wasted weight grads, no DDP sync) ---
         self.D.requires_grad_(False)
         with self.precision.autocast(self.device):
             loss_g = self.loss.g_loss(self.D(fake))

@@ -9,7 +9,8 @@ import torch
 
 
 def cpu_has_fast_bf16() -> bool:
-    """True on CPUs with AMX tiles or AVX-512 BF16, where bf16 convs/matmuls beat fp32 severalfold."""
+    """True on CPUs with AMX tiles or AVX-512 BF16, where bf16 convs/matmuls beat fp32 severalfold.
+    """
     try:
         return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
     except AttributeError:
@@ -23,14 +24,18 @@ class Precision:
 
     @classmethod
     def resolve(cls, precision: str, channels_last: str, device: torch.device) -> Precision:
-        """'auto' picks bf16 + channels_last on AMX/AVX512-BF16 CPUs and bf16-capable GPUs
-        (see docs/benchmarks.md for the measurements behind this default)."""
+        """'auto' picks bf16 on AMX/AVX512-BF16 CPUs and bf16-capable GPUs; channels_last 'auto'
+        is on for every CPU run (it also speeds up fp32 training, and the models' GEMM fast
+        paths need it) and follows bf16 on GPUs. See docs/benchmarks.md for the measurements."""
         if device.type == "cuda":
             fast = torch.cuda.is_bf16_supported()
         else:
             fast = cpu_has_fast_bf16()
         bf16 = fast if precision == "auto" else precision == "bf16"
-        cl = bf16 if channels_last == "auto" else channels_last == "on"
+        if channels_last == "auto":
+            cl = True if device.type == "cpu" else bf16
+        else:
+            cl = channels_last == "on"
         return cls(bf16=bf16, channels_last=cl)
 
     def autocast(self, device: torch.device):
@@ -43,4 +48,5 @@ class Precision:
         return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def describe(self) -> str:
-        return f"{'bf16 autocast' if self.bf16 else 'fp32'}, {'channels_last' if self.channels_last else 'NCHW'}"
+        fmt = "channels_last" if self.channels_last else "NCHW"
+        return f"{'bf16 autocast' if self.bf16 else 'fp32'}, {fmt}"
