@@ -150,6 +150,12 @@ class Worker:
             return
         t0 = time.perf_counter()
         size, channels, latent = MODELS_UNDER_TEST[spec["model"]]
+        self.flops_train = 0.0
+        self.flops_gen = 0.0
+        if self.kind == "sample":
+            self._build_sampler(spec, size, channels, latent)
+            self.setup_seconds = time.perf_counter() - t0
+            return
         from pixelforge.training.batches import batch_stream
 
         data = _RandomImages(2048, channels, size)
@@ -164,13 +170,40 @@ class Worker:
         else:
             self._build_pixelforge(spec, size, channels, latent)
         self.setup_seconds = time.perf_counter() - t0
-        self.flops_train = 0.0
-        self.flops_gen = 0.0
+
+    def _build_sampler(self, spec, size, channels, latent) -> None:
+        """A fresh process that only samples, as `pixelforge sample` does (no GANTask)."""
+        import torch
+
+        from pixelforge.models import MODELS
+        from pixelforge.training.precision import Precision, tune_cpu_allocator
+
+        torch.manual_seed(0)
+        g = MODELS.get(spec["model"]).build("generator", image_size=size, channels=channels,
+                                            latent_dim=latent).eval()
+        self.gen_latent = None
+        if spec["mode"] == "as_shipped":
+            self.gen_model, self.autocast = g, None
+            self._sample = lambda seed: g.generate(GEN_BATCH, seed=seed)
+            return
+        # the recommended Generator.generate: allocator tuned once, channels_last, bf16 autocast
+        tune_cpu_allocator()
+        prec = Precision.resolve("auto", "auto", torch.device("cpu"))
+        g = g.to(memory_format=prec.memory_format)
+        self.gen_model, self.autocast = g, prec.autocast
+
+        def sample(seed):
+            z = g.sample_latent(GEN_BATCH, seed)
+            with torch.no_grad(), prec.autocast(torch.device("cpu")):
+                return g(z).float().clamp_(-1, 1)
+
+        self._sample = sample
 
     def _build_pixelforge(self, spec, size, channels, latent) -> None:
         import torch
 
         import pixelforge.models.dcgan as dcgan_mod
+        import pixelforge.training.gan as gan_mod
         from pixelforge.config import build_config
         from pixelforge.models import MODELS
         from pixelforge.training.gan import GANTask
@@ -178,6 +211,8 @@ class Worker:
 
         if spec.get("gemm") is False:
             dcgan_mod.GEMM_PATHS = False
+        if spec.get("glibc_default_malloc"):
+            gan_mod.TUNE_ALLOCATOR = False
         for key in ("GEMM_MAX_AREA", "GEMM_WGRAD_MAX_AREA"):  # {"bf16": area} overrides
             for dt, area in spec.get(key.lower(), {}).items():
                 dtype = torch.bfloat16 if dt == "bf16" else torch.float32
@@ -218,6 +253,8 @@ class Worker:
     def _generate_one(self):
         import torch
 
+        if self.kind == "sample":
+            return self._sample(self.step)
         g = self.gen_model
         with torch.no_grad():
             if self.autocast is not None:
@@ -231,6 +268,8 @@ class Worker:
         if self.kind == "peak":
             self.peak(1)
             return {"setup_seconds": 0.0}
+        if self.kind == "sample":
+            return {"setup_seconds": self.setup_seconds}
         t0 = time.perf_counter()
         self._train_one()  # first step: lazy allocations, oneDNN primitive creation
         self.flops_train = _count_flops(self._train_one) / BATCH  # one real step, counted
@@ -266,16 +305,6 @@ class Worker:
             self._generate_one()
         return {"images": batches * GEN_BATCH, "seconds": time.perf_counter() - t0,
                 "max_rss_mib": _max_rss_mib()}
-
-    def generate_api(self, batches: int) -> dict[str, Any]:
-        """`Generator.generate` as shipped, on the exported (fp32, NCHW) EMA generator."""
-        if not hasattr(self, "_exported"):
-            self._exported = self.task.export_module()
-            self._exported.generate(GEN_BATCH, seed=0)
-        t0 = time.perf_counter()
-        for i in range(batches):
-            self._exported.generate(GEN_BATCH, seed=i)
-        return {"images": batches * GEN_BATCH, "seconds": time.perf_counter() - t0}
 
     def peak(self, reps: int) -> dict[str, Any]:
         import torch
@@ -379,15 +408,17 @@ def table_configs() -> list[tuple[str, dict[str, Any]]]:
                 name = f"{model} {'bf16' if bf16 else 'fp32'} {'channels_last' if cl else 'NCHW'}"
                 default = (bf16, cl) == auto
                 confs.append((name + (" *" if default else ""),
-                              {"kind": "pixelforge", "model": model, "bf16": bf16, "cl": cl,
-                               "default": default and model == "dcgan"}))
+                              {"kind": "pixelforge", "model": model, "bf16": bf16, "cl": cl}))
+    confs += [("dcgan Generator.generate() as shipped (fp32 NCHW)",
+               {"kind": "sample", "model": "dcgan", "mode": "as_shipped"}),
+              ("dcgan generate, recommended (bf16 autocast, CL, allocator)",
+               {"kind": "sample", "model": "dcgan", "mode": "recommended"})]
     return confs
 
 
 def lever_configs() -> list[tuple[str, dict[str, Any]]]:
     base = {"kind": "pixelforge", "model": "dcgan", "bf16": True, "cl": True}
     fp32 = {"kind": "pixelforge", "model": "dcgan", "bf16": False, "cl": True}
-    no_mmap = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 34)}
     return [
         ("baseline dcgan (pytorch/examples style)", {"kind": "baseline", "model": "dcgan"}),
         ("dcgan bf16 CL (default)", base),
@@ -396,7 +427,7 @@ def lever_configs() -> list[tuple[str, dict[str, Any]]]:
         ("  whole-layer GEMM also for 8x8 maps", dict(base, gemm_max_area={"bf16": 64})),
         ("  foreach Adam instead of fused", dict(base, adam="foreach")),
         ("  EMA via AveragedModel.update_parameters", dict(base, task_attrs={"_fast_ema": False})),
-        ("  glibc malloc: no mmap, no trim (env)", dict(base, env=no_mmap)),
+        ("  glibc malloc defaults (no tune_cpu_allocator)", dict(base, glibc_default_malloc=True)),
         ("  torch.compile(G), torch.compile(D)", dict(base, compile=True)),
         ("dcgan bf16 NCHW", dict(base, cl=False)),
         ("dcgan fp32 CL", fp32),
@@ -405,8 +436,7 @@ def lever_configs() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool,
-        threads: int | None) -> dict:
+def run(confs, rounds: int, visit_seconds: float, warm_steps: int, threads: int | None) -> dict:
     t_start = time.perf_counter()
     warm, procs = {}, []
     for name, spec in [("peak", {"kind": "peak", "threads": threads}), *confs]:
@@ -417,6 +447,8 @@ def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool
         print(f"  warmed up {p.name:45s} {info}",
               file=sys.stderr, flush=True)
     peak, procs = procs[0], procs[1:]
+    samplers = [p for p in procs if p.spec["kind"] == "sample"]
+    procs = [p for p in procs if p.spec["kind"] != "sample"]
     steps = {p.name: max(1, round(visit_seconds / warm[p.name]["step_seconds"])) for p in procs}
     # phase 1: training, interleaved; phase 2: generation, interleaved (peaks stay separable)
     order = [peak, *procs]
@@ -430,14 +462,13 @@ def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool
         print(f"  training round {r + 1}/{rounds} done ({time.perf_counter() - t_start:.0f} s)",
               file=sys.stderr, flush=True)
     train_rss = {p.name: p.results["train"][-1]["max_rss_mib"] for p in procs}
+    gorder = procs + samplers
     gens = {p.name: max(1, round(0.5 * visit_seconds / p.call("gen_warmup")["gen_seconds"]))
-            for p in procs}
-    api = [p for p in procs if p.spec.get("default")][:1] if api_row else []
-    gorder = [(p, "generate") for p in procs] + [(p, "generate_api") for p in api]
+            for p in gorder}
     for r in range(rounds):
         k = r % len(gorder)
-        for p, op in gorder[k:] + gorder[:k]:
-            p.call(op, batches=gens[p.name])
+        for p in gorder[k:] + gorder[:k]:
+            p.call("generate", batches=gens[p.name])
     infos = {p.name: p.call("info") for p in procs}
     out = {"peak_gflops": {d: statistics.median(r[d] for r in peak.results["peak"])
                            for d in ("fp32", "bf16")},
@@ -458,10 +489,9 @@ def run(confs, rounds: int, visit_seconds: float, warm_steps: int, api_row: bool
             "peak_rss_mib": infos[p.name]["max_rss_mib"],
             "warmup_seconds": warm[p.name]["warmup_seconds"]})
     out["baseline_img_s"] = base_rate
-    if api:
-        out["generate_api"] = {"name": api[0].name,
-                               "img_s": _rate(api[0].results["generate_api"])}
-    for p in [peak, *procs]:
+    out["samplers"] = [{"name": p.name, "spec": p.spec, "gen_img_s": _rate(p.results["generate"]),
+                        "peak_rss_mib": p.call("info")["max_rss_mib"]} for p in samplers]
+    for p in [peak, *procs, *samplers]:
         p.close()
     return out
 
@@ -490,10 +520,10 @@ def print_table(res: dict) -> None:
         print(f"{r['name']:44s} {r['train_img_s']:11.1f} {ratio:7.2f} "
               f"{r['flops_train_per_img'] / 1e9:9.2f} {gfs:8.0f} {100 * gfs / peak:6.1f}% "
               f"{r['gen_img_s']:10.0f} {100 * ggfs / peak:6.1f}% {r['train_peak_rss_mib']:8.0f}")
-    if "generate_api" in res:
-        g = res["generate_api"]
-        print(f"\nGenerator.generate() as shipped (EMA G of '{g['name']}', exported fp32 NCHW, "
-              f"batch {GEN_BATCH}): {g['img_s']:.0f} img/s")
+    if res.get("samplers"):
+        print(f"\nsampling-only processes (batch {GEN_BATCH}, no training in the process):")
+        for g in res["samplers"]:
+            print(f"  {g['name']:60s} {g['gen_img_s']:7.0f} img/s  RSS {g['peak_rss_mib']:.0f} MiB")
     print("\n* = the default ('auto') precision on this machine. "
           "% peak: of the fp32 matmul peak for fp32 rows, of the bf16 peak for bf16 rows. "
           "RSS: peak resident set of the worker during training (incl. Python + torch).")
@@ -555,7 +585,7 @@ def main() -> None:
         rounds, visit, warm = args.rounds or 3, 0.5, 1
     else:
         rounds, visit, warm = args.rounds or 7, 1.5, 3
-    res = run(confs, rounds, visit, warm, api_row=not args.levers, threads=args.threads)
+    res = run(confs, rounds, visit, warm, threads=args.threads)
     print_table(res)
     if args.json:
         with open(args.json, "w") as fh:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -21,9 +22,9 @@ def _num_stages(image_size: int) -> int:
 
 # --- CPU fast paths for the small-map layers ---------------------------------------------------
 # On CPU, oneDNN runs the 4x4-kernel stride-2 convolutions whose small side is only a few pixels
-# wide (DCGAN's 4x4 <-> 8x8 layers) at ~240 GFLOP/s even in bf16 on AMX, while the same arithmetic
-# as matrix products runs at 1.5-3 TFLOP/s; the kernel-sized first and last layers are plain
-# matrix products too. The classes below are nn.Conv2d / nn.ConvTranspose2d (same parameters, same
+# wide (DCGAN's 4x4 <-> 8x8 layers) at 240-700 GFLOP/s in bf16 on AMX (weight gradients worst),
+# while the same arithmetic as matrix products runs at 1.5-3 TFLOP/s; the kernel-sized first and
+# last layers are plain matrix products too. The classes below are nn.Conv2d / nn.ConvTranspose2d (same parameters, same
 # state-dict keys, same maths) that take these GEMM routes when the measurements say they pay
 # (docs/benchmarks.md) and defer to the stock implementation otherwise.
 #
@@ -80,7 +81,14 @@ def _conv_s2(x: torch.Tensor, wm: torch.Tensor, bias: torch.Tensor | None
     cols = _windows(_padded_nhwc(x), h // 2, w // 2, 4, 2)
     out, out_nhwc = _cl_empty(n, wm.shape[0], h // 2, w // 2, cols)
     flat = out_nhwc.view(-1, wm.shape[0])
-    if bias is None:
+    if cols.dtype == torch.bfloat16 and cols.shape[0] <= 1024 and wm.shape[0] >= 384:
+        # measured: for this shape class oneDNN's bf16 GEMM runs ~1.7x faster as (W @ cols^T)^T
+        yt = (wm @ cols.t()).t()
+        if bias is None:
+            flat.copy_(yt)
+        else:
+            torch.add(yt, bias, out=flat)
+    elif bias is None:
         torch.mm(cols, wm.t(), out=flat)
     else:
         torch.addmm(bias, cols, wm.t(), out=flat)
@@ -117,8 +125,6 @@ def _conv_t_s2(x: torch.Tensor, wp: torch.Tensor, bias: torch.Tensor | None) -> 
     return out
 
 
-# The autograd Functions return fresh (non-view) channels_last tensors so that in-place
-# activations right after them work.
 _S2 = dict(stride=[2, 2], padding=[1, 1], dilation=[1, 1], output_padding=[0, 0], groups=1)
 
 
@@ -132,10 +138,13 @@ def _onednn_input_grad(gy, x, w, transposed: bool) -> torch.Tensor:
 
 
 def _tn(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a.T @ b; materialising a.T first runs the GEMM 1.2-1.5x faster than a transposed operand."""
-    return a.t().contiguous() @ b
+    """a.T @ b (a weight gradient). Measured with oneDNN's bf16 GEMM on 2 cores: materialising a.T
+    first is 1.2x faster for up to 1024 rows, the transposed operand 1.4x faster for more."""
+    return (a.t().contiguous() if a.shape[0] <= 1024 else a.t()) @ b
 
 
+# The autograd Functions return fresh (non-view) channels_last tensors so that in-place
+# activations right after them work.
 class _StridedConvGemm(torch.autograd.Function):
     """Conv2d(k=4, s=2, p=1) with GEMM weight grads on the im2col matrix; with `full`, the forward
     is that GEMM too and the input grad is the four-phase transposed convolution, otherwise both
@@ -211,11 +220,40 @@ def _route(x: torch.Tensor, small_area: int) -> bool | None:
     return None
 
 
+_shared_casts: dict[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
+
+
+@contextlib.contextmanager
+def shared_weight_casts():
+    """Inside this block each weight the GEMM routes cast (fp32 -> bf16 under autocast) is cast
+    once and reused, like autocast's own cache does for stock layers: a GAN's D step runs D on the
+    real and the fake batch with the same weights, so the cast and the gradient's cast back happen
+    once. The weights must not change inside the block."""
+    global _shared_casts
+    outer = _shared_casts
+    if outer is None:
+        _shared_casts = {}
+    try:
+        yield
+    finally:
+        _shared_casts = outer
+
+
+def _cast(t: torch.Tensor, dt: torch.dtype) -> torch.Tensor:
+    if t.dtype == dt or _shared_casts is None:
+        return t.to(dt)
+    key = (id(t), dt, t.requires_grad and torch.is_grad_enabled())
+    hit = _shared_casts.get(key)
+    if hit is None or hit[0] is not t:
+        hit = _shared_casts[key] = (t, t.to(dt))
+    return hit[1]
+
+
 def _run_gemm(fn, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, full: bool
               ) -> torch.Tensor:
     dt = _compute_dtype(x)
-    x, w = x.to(dt), w.to(dt)
-    b = b.to(dt) if b is not None else None
+    x, w = x.to(dt), _cast(w, dt)
+    b = _cast(b, dt) if b is not None else None
     with torch.autocast("cpu", enabled=False):
         return fn.apply(x, w, b, full)
 

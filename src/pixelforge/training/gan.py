@@ -11,9 +11,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from pixelforge.losses import GAN_LOSSES
 from pixelforge.models.base import Generator
+from pixelforge.models.dcgan import shared_weight_casts
 from pixelforge.training.optim import align_state_layout
+from pixelforge.training.precision import tune_cpu_allocator
 from pixelforge.training.sampler import step_generator
 from pixelforge.training.task import TASKS, Task
+
+TUNE_ALLOCATOR = True  # keep freed memory in-process on CPU (False: A/B switch for benchmarks)
 
 
 def _adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -33,6 +37,8 @@ class GANTask(Task):
         m, t = cfg.model, cfg.train
         shape = dict(image_size=m.image_size, channels=m.channels, latent_dim=m.latent_dim,
                      **m.params)
+        if device.type == "cpu" and TUNE_ALLOCATOR:
+            tune_cpu_allocator()  # no page faults on re-allocated activations (precision.py)
         torch.manual_seed(t.seed)  # weight init is reproducible
         fmt = precision.memory_format
         self.G: Generator = family.build("generator", **shape).to(device, memory_format=fmt)
@@ -63,7 +69,7 @@ class GANTask(Task):
         z = torch.randn(real.shape[0], self.G.latent_dim,
                         generator=step_generator(t.seed, step, rank)).to(self.device)
         # --- D: maximise log D(x) + log(1 - D(G(z))) ---
-        with self.precision.autocast(self.device):
+        with self.precision.autocast(self.device), shared_weight_casts():
             fake = self.g_step(z)  # [N, C, H, W]
             d_real = self.d_step(real)
             d_fake = self.d_step(fake.detach())
