@@ -62,13 +62,25 @@ class Generator(PixelforgeModule):
 
     @torch.no_grad()
     def generate(self, n: int, seed: int | None = 0, *, batch_size: int = 256,
-                 output: str = "tensor") -> torch.Tensor | list[Image.Image]:
-        """n images from latents drawn with `seed` (same seed, same machine: identical pixels)."""
+                 output: str = "tensor", precision: str = "auto") -> torch.Tensor | list[Image.Image]:
+        """n images from latents drawn with `seed` (same seed, same machine: identical pixels).
+
+        precision 'auto' samples in bf16 autocast + channels_last where the hardware has fast bf16
+        (about 9x faster at batch 256 on AMX CPUs, docs/benchmarks.md); 'fp32' forces full precision.
+        """
+        from pixelforge.training.precision import Precision
+
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
+        prec = Precision.resolve(precision, "auto", device)
+        if prec.channels_last:
+            self.to(memory_format=torch.channels_last)
         z = self.sample_latent(n, seed)
-        outs = [self(z[i:i + batch_size].to(device)).float().cpu() for i in range(0, n, batch_size)]
+        outs = []
+        for i in range(0, n, batch_size):
+            with prec.autocast(device):
+                outs.append(self(z[i:i + batch_size].to(device)).float().cpu())
         self.train(was_training)
         images = torch.cat(outs).clamp_(-1, 1)  # [N, C, H, W]
         if output == "tensor":
