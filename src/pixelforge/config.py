@@ -23,6 +23,7 @@ class ModelConfig(_Section):
     channels: Literal[1, 3] = 1
     latent_dim: int = Field(128, ge=1)
     params: dict[str, Any] = Field(default_factory=dict, description="family-specific options")
+    conditional: bool = Field(False, description="class-conditional G and D (needs labelled data)")
 
 
 class DataConfig(_Section):
@@ -54,6 +55,10 @@ class TrainConfig(_Section):
     checkpoint_every: int = Field(500, ge=1)
     keep_checkpoints: int = Field(3, ge=1)
     n_samples: int = Field(64, ge=1, description="images in each progress sample grid")
+    n_critic: int = Field(1, ge=1, description="D (critic) steps per G step")
+    time_budget: float | None = Field(None, gt=0, description="stop after this many minutes")
+    budget_clock: Literal["wall", "cpu"] = Field(
+        "wall", description="time_budget in wall-clock or process CPU minutes (fair on busy hosts)")
 
     @field_validator("loss")
     @classmethod
@@ -63,6 +68,47 @@ class TrainConfig(_Section):
         if v not in GAN_LOSSES:
             raise ValueError(f"unknown loss; choose one of: {', '.join(GAN_LOSSES.names())}")
         return v
+
+
+class GanConfig(_Section):
+    """Regularizers of the adversarial game (all off by default: the plain recipe)."""
+
+    gp_weight: float = Field(0.0, ge=0, description="WGAN-GP gradient penalty weight (10 typical)")
+    r1_gamma: float = Field(0.0, ge=0, description="R1 penalty gamma on real images")
+    r1_every: int = Field(16, ge=1, description="lazy R1: apply every N D steps, scaled by N")
+    clip_weights: float | None = Field(None, gt=0, description="WGAN weight clipping to [-c, c]")
+    grad_clip: float | None = Field(None, gt=0, description="clip G and D gradient norms")
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="one-sided: real target 1 - s")
+    ac_weight: float = Field(1.0, ge=0, description="AC-GAN class-loss weight")
+
+
+class AugmentConfig(_Section):
+    """Differentiable augmentation of D's inputs (real and fake) for small data sets."""
+
+    kind: Literal["auto", "none", "diffaugment", "ada"] = Field(
+        "auto", description="auto: DiffAugment when the data has fewer than small_data images")
+    policy: list[Literal["color", "translation", "cutout"]] = Field(
+        default_factory=lambda: ["color", "translation", "cutout"])
+    small_data: int = Field(5000, ge=0, description="auto switches augmentation on below this")
+    p: float = Field(0.0, ge=0, le=1, description="ADA: initial augmentation probability")
+    ada_target: float = Field(0.6, gt=0, lt=1, description="ADA: target E[sign(D(real))]")
+    ada_interval: int = Field(4, ge=1, description="ADA: adjust p every N D steps")
+    ada_speed: int = Field(100_000, ge=1, description="ADA: images for p to move by 1")
+
+
+class HealthConfig(_Section):
+    """Training-health monitor: divergence and mode-collapse detection."""
+
+    enabled: bool = True
+    every: int = Field(50, ge=1, description="steps between diversity checks")
+    collapse_threshold: float = Field(0.1, ge=0, description="diversity ratio below this = collapse")
+    explode_factor: float = Field(100.0, gt=1, description="|loss_d| above factor x running mean")
+    warmup: int = Field(200, ge=0, description="steps before loss explosions and collapse count")
+    action: Literal["stop", "rollback", "warn"] = Field(
+        "warn", description="on divergence/collapse: stop, roll back with lower lr, or warn "
+        "(NaN/inf always stops unless rolling back)")
+    lr_factor: float = Field(0.5, gt=0, lt=1, description="rollback multiplies both lrs by this")
+    max_rollbacks: int = Field(3, ge=0)
 
 
 class EvalConfig(_Section):
@@ -79,6 +125,9 @@ class RunConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    gan: GanConfig = Field(default_factory=GanConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
 
 

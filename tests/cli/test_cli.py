@@ -20,9 +20,9 @@ def _args(overrides: dict) -> list[str]:
 def test_help_lists_verbs(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for verb in ("train", "sample", "interpolate", "eval", "info"):
+    for verb in ("train", "sample", "interpolate", "eval", "info", "export"):
         assert verb in out
-    for verb in ("train", "sample", "interpolate", "eval", "info"):
+    for verb in ("train", "sample", "interpolate", "eval", "info", "export"):
         assert main([verb, "--help"]) == 0
         assert "Example" in capsys.readouterr().out
 

@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
         help="Walk the latent space from one seed to another (spherical interpolation).\n\n"
         "Example:\n\n  pixelforge interpolate runs/demo --seed-a 1 --seed-b 2 --frames 48 "
         "--out walk.gif\n\n"
+        "  pixelforge interpolate runs/cond --class 7 --truncation 0.7 --out sevens.gif\n\n"
         "  pixelforge interpolate runs/vae --image-a a.png --image-b b.png --out walk.gif",
     )
     def interpolate_cmd(
@@ -26,12 +27,16 @@ def register(app: typer.Typer) -> None:
         image_a: str | None = typer.Option(None, "--image-a", help="real image file to start from "
                                            "(VAE-family models: walks between the two codes)"),
         image_b: str | None = typer.Option(None, "--image-b", help="real image file to end at"),
+        class_: int | None = typer.Option(None, "--class", help="class of every frame "
+                                          "(class-conditional models; default 0)"),
+        truncation: float | None = typer.Option(None, "--truncation", help="psi in (0, 1]: lower "
+                                                "trades variety for typical, cleaner images"),
     ) -> None:
+        from pixelforge.errors import UserError
         from pixelforge.pipelines import interpolate, save_animation
 
         gen = load_generator(checkpoint)
         if image_a or image_b:
-            from pixelforge.errors import UserError
             from pixelforge.pipelines.autoencode import (
                 interpolate_images,
                 load_image_file,
@@ -40,12 +45,15 @@ def register(app: typer.Typer) -> None:
 
             if not (image_a and image_b):
                 raise UserError("give both --image-a and --image-b")
+            if class_ is not None or truncation is not None:
+                raise UserError("--class and --truncation apply to seed walks, not to "
+                                "--image-a/--image-b walks")
             require_autoencoder(gen)
             a, b = (load_image_file(p, gen.image_size, gen.channels) for p in (image_a, image_b))
             imgs = interpolate_images(gen, a, b, frames)
             path = save_animation(imgs, out, fps=fps, scale=scale)
             echo(f"wrote a {frames}-frame walk ({image_a} -> {image_b}) to {path}")
             return
-        imgs = interpolate(gen, seed_a, seed_b, frames)
+        imgs = interpolate(gen, seed_a, seed_b, frames, label=class_, truncation=truncation)
         path = save_animation(imgs, out, fps=fps, scale=scale)
         echo(f"wrote a {frames}-frame walk (seed {seed_a} -> {seed_b}) to {path}")

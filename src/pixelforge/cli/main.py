@@ -7,7 +7,17 @@ import sys
 
 import typer
 
-from pixelforge.cli import decode, encode, evaluate, info, interpolate, reconstruct, sample, train
+from pixelforge.cli import (
+    decode,
+    encode,
+    evaluate,
+    export,
+    info,
+    interpolate,
+    reconstruct,
+    sample,
+    train,
+)
 from pixelforge.errors import TrainingDiverged, UserError
 
 app = typer.Typer(
@@ -19,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (train, sample, interpolate, evaluate, info, encode, decode, reconstruct):
+for module in (train, sample, interpolate, evaluate, info, encode, decode, reconstruct, export):
     module.register(app)
 
 

@@ -2,6 +2,7 @@
 
 from pixelforge.metrics import cnn_metrics, inception  # noqa: F401  (register the metrics)
 from pixelforge.metrics.cache import RealStats, real_feature_stats, stats_key
+from pixelforge.metrics.conditional import ClassAccuracy, conditional_accuracy
 from pixelforge.metrics.evaluate import evaluate_generator
 from pixelforge.metrics.extractor import (
     Extractor,
@@ -18,8 +19,8 @@ from pixelforge.metrics.registry import METRICS, MetricInputs, Score, register_m
 from pixelforge.metrics.report import append_metrics, read_metrics
 
 __all__ = [
-    "METRICS", "Extractor", "ExtractorSpec", "MetricInputs", "RealStats", "Score",
-    "append_metrics", "evaluate_generator", "extractor_id", "extractor_spec", "feature_stats",
-    "frechet_distance", "get_extractor", "kernel_distance", "load_inception", "mmd2_unbiased",
+    "METRICS", "ClassAccuracy", "Extractor", "ExtractorSpec", "MetricInputs", "RealStats", "Score",
+    "append_metrics", "conditional_accuracy", "evaluate_generator", "extractor_id",
+    "extractor_spec", "feature_stats", "frechet_distance", "get_extractor", "kernel_distance", "load_inception", "mmd2_unbiased",
     "precision_recall", "read_metrics", "real_feature_stats", "register_metric", "stats_key",
 ]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from pixelforge.errors import UserError
 from pixelforge.metrics.baselines import fd_real_vs_real, fd_untrained, untrained_images
 from pixelforge.metrics.cache import real_feature_stats
+from pixelforge.metrics.conditional import METRIC as CONDITIONAL_METRIC
+from pixelforge.metrics.conditional import balanced_labels, conditional_scores, skip_reason
 from pixelforge.metrics.extractor import Extractor, get_extractor
 from pixelforge.metrics.images import float_batches, sample_indices
 from pixelforge.metrics.registry import MetricInputs, Score, metrics_in
 from pixelforge.metrics.report import append_metrics, utc_timestamp
 from pixelforge.metrics.splits import RealSplits, resolve_splits
 from pixelforge.metrics.threads import torch_threads
+
+log = logging.getLogger("pixelforge.metrics")
 
 
 def _check_shapes(generator, real) -> None:
@@ -52,10 +57,12 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
 
     Returns the short-named scores (fd, kid, kid_std, precision, recall, fd_untrained,
     fd_real_vs_real, extractor_accuracy, and fid_inception/kid_inception/is_inception when
-    `inception`) plus `extractor`, `n_real`, `n_generated` and the full `protocol`; appends one
-    record per score to <run_dir>/metrics.jsonl when run_dir is given. `data_spec` lets the
-    train/test splits be found (extractor training, held-out accuracy, real-vs-real floor);
-    `split` and `resize_filter` say how `real` was loaded (inferred when None).
+    `inception`; for class-conditional generators conditional_accuracy and its real-image
+    ceiling conditional_accuracy_real, or conditional_accuracy_skipped with the reason) plus
+    `extractor`, `n_real`, `n_generated` and the full `protocol`; appends one record per score
+    to <run_dir>/metrics.jsonl when run_dir is given. `data_spec` lets the train/test splits be
+    found (extractor training, held-out accuracy, real-vs-real floor); `split` and
+    `resize_filter` say how `real` was loaded (inferred when None).
     """
     _check_shapes(generator, real)
     memo: dict[str, Any] = {}
@@ -64,7 +71,11 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
 
         memo["inception_net"] = load_inception()
     # the generators run with the caller's threads; everything after on one (see threads.py)
-    fake = generator.generate(cfg.n_generated, seed=cfg.seed, batch_size=cfg.batch_size)
+    num_classes = int(getattr(generator, "num_classes", 0) or 0)
+    fake_labels = balanced_labels(num_classes, cfg.n_generated) if num_classes else None
+    by_class = {"labels": fake_labels} if num_classes else {}  # every class equally often
+    fake = generator.generate(cfg.n_generated, seed=cfg.seed, batch_size=cfg.batch_size,
+                              **by_class)
     blank = (untrained_images(generator, n=cfg.n_generated, seed=cfg.seed,
                               batch_size=cfg.batch_size) if baselines else None)
     with torch_threads():
@@ -82,6 +93,16 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
         scores: list[Score] = [s for spec in metrics_in(("cnn",)) for s in spec.fn(inputs)]
         if baselines:
             scores += _baselines(generator, blank, extractor, stats, splits, cfg)
+        skipped = None
+        if num_classes:
+            skipped = skip_reason(generator, extractor)
+            if skipped is None:
+                scores += conditional_scores(generator, fake, fake_labels, extractor,
+                                             splits.heldout, n_heldout=cfg.n_generated,
+                                             seed=cfg.seed, batch_size=cfg.batch_size,
+                                             baseline=baselines)
+            else:
+                log.info("no conditional accuracy: %s", skipped)
     if inception:  # a large network: the caller's thread count
         scores += [s for spec in metrics_in(("inception",)) for s in spec.fn(inputs)]
     scores.append(Score("extractor_accuracy", "extractor_accuracy", extractor.accuracy,
@@ -91,7 +112,13 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
     if run_dir is not None:
         for s in scores:
             append_metrics(run_dir, {"metric": s.metric, "value": s.value, **protocol, **s.extra})
-    return _result(scores, protocol)
+    result = _result(scores, protocol)
+    for s in scores:
+        if s.metric == CONDITIONAL_METRIC:
+            result[f"{s.key}_per_class"] = s.extra["per_class"]
+    if skipped is not None:
+        result["conditional_accuracy_skipped"] = skipped
+    return result
 
 
 def _baselines(generator, blank, extractor, stats, splits: RealSplits, cfg) -> list[Score]:

@@ -11,6 +11,13 @@ from torch import nn
 
 from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
+from pixelforge.models.layers import (
+    ProjectionHead,
+    SelfAttention,
+    apply_spectral_norm,
+    check_attention,
+    check_aux_classifier,
+)
 
 
 def _num_stages(image_size: int) -> int:
@@ -356,11 +363,12 @@ def run_folded(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """N(0, 0.02) convolutions, N(1, 0.02) BatchNorm scales, as in the paper."""
+    """N(0, 0.02) convolutions (and projection embeddings), N(1, 0.02) BatchNorm scales, as in
+    the paper."""
     for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
+            if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
@@ -368,25 +376,50 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 
 class DCGANGenerator(Generator):
-    """z -> 4x4 (k4 s1) -> stride-2 transposed convs, halving width each stage -> tanh."""
+    """z -> 4x4 (k4 s1) -> stride-2 transposed convs, halving width each stage -> tanh.
+
+    Class-conditional (num_classes > 0): a learned class embedding of size latent_dim is
+    concatenated to z (so the first layer sees [z, e(y)] and BatchNorm folding still applies).
+    `attention`: feature-map size after which a SelfAttention block runs (0: none).
+    `g_spectral_norm`: spectral norm on every layer (SAGAN).
+    """
 
     def __init__(self, image_size: int = 64, channels: int = 3, latent_dim: int = 100,
-                 width: int = 64) -> None:
+                 width: int = 64, num_classes: int = 0, attention: int = 0,
+                 g_spectral_norm: bool = False) -> None:
         super().__init__()
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
+        self.num_classes = num_classes
         n = _num_stages(image_size)
+        check_attention(attention, image_size)
         ch = width * 2 ** (n - 1)
-        layers: list[nn.Module] = [ConvTranspose2d(latent_dim, ch, 4, 1, 0, bias=False),
+        z_in = 2 * latent_dim if num_classes else latent_dim
+        layers: list[nn.Module] = [ConvTranspose2d(z_in, ch, 4, 1, 0, bias=False),
                                    nn.BatchNorm2d(ch), nn.ReLU(True)]
+        size = 4
         for _ in range(n - 1):
+            if size == attention:
+                layers.append(SelfAttention(ch))
             layers += [ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
+            size *= 2
+        if size == attention:
+            layers.append(SelfAttention(ch))
         layers += [ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
+        if num_classes:
+            self.embed = nn.Embedding(num_classes, latent_dim)  # N(0, 1) init, like z
+            self.embed.spectral_norm_exempt = True  # an input lookup, not a layer
+        if g_spectral_norm:
+            apply_spectral_norm(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is not None or self.num_classes:
+            if labels is None or not self.num_classes:
+                raise ValueError("dcgan generator: pass labels exactly when num_classes > 0")
+            z = torch.cat([z, self.embed(labels).to(z.dtype)], 1)  # [N, 2Z]
         if not self.training and not torch.is_grad_enabled():  # inference: fold the BatchNorms
             return run_folded(self.net, z[:, :, None, None])
         return self.net(z[:, :, None, None])  # [N, Z, 1, 1] -> [N, C, S, S]
@@ -394,24 +427,52 @@ class DCGANGenerator(Generator):
 
 class DCGANDiscriminator(PixelforgeModule):
     """Stride-2 convs with LeakyReLU(0.2) (BatchNorm after the first) down to 4x4, then one
-    logit."""
+    logit.
 
-    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64) -> None:
+    `spectral_norm`: SN on every layer and no BatchNorm (SNGAN). Class-conditional
+    (num_classes > 0): a projection term <embed(y), h> on the flattened 4x4 features
+    (`projection`, default on); `aux_classifier` adds an AC-GAN head and forward then returns
+    (logits [N], class_logits [N, K]). `attention` as in the generator.
+    """
+
+    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64,
+                 num_classes: int = 0, attention: int = 0, spectral_norm: bool = False,
+                 projection: bool = True, aux_classifier: bool = False) -> None:
         super().__init__()
         n = _num_stages(image_size)
-        layers: list[nn.Module] = [Conv2d(channels, width, 4, 2, 1, bias=False),
+        check_attention(attention, image_size)
+        check_aux_classifier(aux_classifier, num_classes)
+        self.num_classes = num_classes
+        bias = spectral_norm  # without BatchNorm the convs get their biases back
+        layers: list[nn.Module] = [Conv2d(channels, width, 4, 2, 1, bias=bias),
                                    nn.LeakyReLU(0.2, True)]
-        ch = width
+        ch, size = width, image_size // 2
         for _ in range(n - 1):
-            layers += [Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
-                       nn.LeakyReLU(0.2, True)]
-            ch *= 2
+            if size == attention:
+                layers.append(SelfAttention(ch))
+            layers.append(Conv2d(ch, ch * 2, 4, 2, 1, bias=bias))
+            if not spectral_norm:
+                layers.append(nn.BatchNorm2d(ch * 2))
+            layers.append(nn.LeakyReLU(0.2, True))
+            ch, size = ch * 2, size // 2
+        if size == attention:  # 4
+            layers.append(SelfAttention(ch))
         layers += [Conv2d(ch, 1, 4, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
+        self.head = None
+        if num_classes:  # the last conv is the linear term; the head adds projection / AC logits
+            self.head = ProjectionHead(ch * 16, num_classes, linear=False, projection=projection,
+                                       aux_classifier=aux_classifier)
         init_dcgan_weights(self)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten()  # [N] logits
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.head is None:
+            return self.net(x).flatten()  # [N] logits
+        h = self.net[:-1](x)  # [N, C, 4, 4]
+        return self.head(h.flatten(1), labels, self.net[-1](h).flatten())  # [N] (, [N, K])
 
 
 register_family("dcgan", kind="gan", generator=DCGANGenerator, discriminator=DCGANDiscriminator)

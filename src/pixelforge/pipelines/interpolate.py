@@ -24,16 +24,29 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def interpolate(generator: Generator, seed_a: int, seed_b: int, frames: int = 48,
-                batch_size: int = 64) -> torch.Tensor:
-    """Images [frames, C, H, W] walking from seed_a's latent to seed_b's (endpoints included)."""
+                batch_size: int = 64, *, label: int | None = None,
+                truncation: float | None = None) -> torch.Tensor:
+    """Images [frames, C, H, W] walking from seed_a's latent to seed_b's (endpoints included).
+
+    label: the class of every frame for class-conditional generators (default 0, so the walk
+    stays in one class); truncation: psi in (0, 1] as in Generator.generate."""
     if frames < 2:
         raise UserError(f"--frames must be at least 2 (got {frames})")
+    if truncation is not None and not 0 < truncation <= 1:
+        raise UserError(f"truncation must be in (0, 1], got {truncation}")
+    if label is None and generator.num_classes:
+        label = 0
+    y = generator.resolve_labels(label, frames) if label is not None else None
     za = generator.sample_latent(1, seed_a)[0]
     zb = generator.sample_latent(1, seed_b)[0]
     z = slerp(za, zb, torch.linspace(0, 1, frames))
     generator.eval()
     device = next(generator.parameters()).device
-    outs = [generator(z[i:i + batch_size].to(device)).float().cpu() for i in range(0, frames, batch_size)]
+    outs = []
+    for i in range(0, frames, batch_size):
+        yi = y[i:i + batch_size].to(device) if y is not None else None
+        outs.append(generator.synthesize(z[i:i + batch_size].to(device), yi, truncation)
+                    .float().cpu())
     return torch.cat(outs).clamp_(-1, 1)
 
 

@@ -32,10 +32,17 @@ from pixelforge.errors import TrainingDiverged, UserError
 from pixelforge.models import MODELS
 from pixelforge.training import gan, vae  # noqa: F401  (register the GAN and VAE tasks)
 from pixelforge.training.batches import batch_stream
+from pixelforge.training.health import HealthMonitor, Problem
 from pixelforge.training.precision import Precision
 from pixelforge.training.task import TASKS, Task
 
 log = logging.getLogger("pixelforge.train")
+
+
+class _Rollback(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
 
 
 class Interrupted(Exception):
@@ -98,8 +105,10 @@ class Trainer:
                             f"(train.batch_size={c.train.batch_size} x {world} processes)")
         self.task: Task = TASKS.get(self.family.kind)(
             c, self.family, num_classes=self.data.num_classes, device=self.device,
-            precision=self.precision)
-        self.start_step = 0
+            precision=self.precision, num_images=len(self.data))
+        self.start_step, self.lr_scale, self.rollbacks = 0, 1.0, 0
+        ref = torch.stack([self.data[i][0] for i in range(min(64, len(self.data)))])  # [n, C, H, W]
+        self.health = HealthMonitor(c.health, ref)
         if self.resume:
             self._load_latest()
         self.task.prepare(self.acc)
@@ -111,7 +120,7 @@ class Trainer:
 
             self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
 
-    def _load_latest(self) -> None:
+    def _load_latest(self) -> Path:
         ckpt = latest_checkpoint(self.run_dir)
         if ckpt is None:
             raise UserError(f"--resume: no checkpoint in {self.run_dir / CKPT_DIR}")
@@ -119,7 +128,9 @@ class Trainer:
         self.task.load_state_dict(state["task"])
         _set_rng_state(state["rng"])
         self.start_step = int(state["step"])
+        self.lr_scale = float(state.get("lr_scale", 1.0))
         log.info("resumed from %s at step %d", ckpt, self.start_step)
+        return ckpt
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, step: int, elapsed: float) -> Path | None:
@@ -133,7 +144,7 @@ class Trainer:
             tmp.mkdir(parents=True, exist_ok=True)
             self.task.export_module().save_pretrained(tmp)
             save_state(tmp / STATE_FILE, {"task": self.task.state_dict(), "rng": _rng_state(),
-                                          "step": step})
+                                          "step": step, "lr_scale": self.lr_scale})
             meta = {"step": step, "images_seen": step * self.cfg.train.batch_size * self.acc.num_processes,
                     "train_seconds": round(elapsed, 2), "pixelforge_version": __version__,
                     "precision": self.precision.describe(), "data": self.data.description,
@@ -171,55 +182,124 @@ class Trainer:
             log.info("data: %s", self.data.description)
             log.info("model %s on %s (%s), %d processes", self.cfg.model.name, self.device,
                      self.precision.describe(), self.acc.num_processes)
-        batches = batch_stream(self.data, c.batch_size, c.seed, self.start_step,
-                               self.acc.process_index, self.acc.num_processes,
-                               self.cfg.data.num_workers)
-        bar = tqdm(total=c.steps, initial=self.start_step, disable=not (self.main and self.progress),
-                   unit="step", dynamic_ncols=True, desc=self.cfg.model.name)
-        step, logs, t0 = self.start_step, {}, time.perf_counter()
-        win_t, win_steps, ips, last_ckpt = t0, 0, 0.0, None
-        global_batch = c.batch_size * self.acc.num_processes
+        self.bar = tqdm(total=c.steps, initial=self.start_step, disable=not (self.main and self.progress),
+                        unit="step", dynamic_ncols=True, desc=self.cfg.model.name)
+        self.t0 = time.perf_counter()
+        self.clock0 = _clock(c.budget_clock)
+        step, self.last_ckpt, self.logs = self.start_step, None, {}
+        self.step, self.steps_done = step, 0
         try:
-            while step < c.steps:
-                real, labels = next(batches)
-                real = real.to(self.device, non_blocking=True).contiguous(
-                    memory_format=self.precision.memory_format)
-                out = self.task.train_step(real, labels.to(self.device), step)
-                vals = torch.stack([v.float() for v in out.values()])
-                if self.acc.num_processes > 1:
-                    vals = self.acc.reduce(vals, reduction="mean")
-                logs = dict(zip(out, vals.tolist(), strict=True))
-                bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
-                if bad:
-                    raise TrainingDiverged(
-                        f"training diverged at step {step + 1}: "
-                        + ", ".join(f"{k}={v}" for k, v in bad.items())
-                        + f"; the last good checkpoint is kept in {self.run_dir / CKPT_DIR}")
-                step += 1
-                win_steps += 1
-                bar.update(1)
-                if step % c.log_every == 0 or step == c.steps:
-                    now = time.perf_counter()
-                    ips = win_steps * global_batch / max(now - win_t, 1e-9)
-                    win_t, win_steps = now, 0
-                    logs["images_per_s"] = ips
-                    self._log(step, logs, bar)
-                if self.main and (step % c.sample_every == 0 or step == c.steps):
-                    self._save_samples(step)
-                if step % c.checkpoint_every == 0 or step == c.steps:
-                    last_ckpt = self.save_checkpoint(step, time.perf_counter() - t0)
+            while True:
+                try:
+                    step = self._run(self.start_step)
+                    break
+                except _Rollback as rb:
+                    self._roll_back(rb.problem)
         except KeyboardInterrupt:
-            bar.close()
-            ckpt = self.save_checkpoint(step, time.perf_counter() - t0) if step > self.start_step else None
+            self.bar.close()
+            step = self.step
+            ckpt = self.save_checkpoint(step, time.perf_counter() - self.t0) if step > self.start_step else None
             raise Interrupted(step, ckpt or latest_checkpoint(self.run_dir)) from None
         finally:
-            bar.close()
+            self.bar.close()
             if self.writer:
                 self.writer.close()
-        elapsed = time.perf_counter() - t0
-        done = step - self.start_step
-        return TrainResult(self.run_dir, step, last_ckpt or latest_checkpoint(self.run_dir), elapsed,
-                           done * global_batch / max(elapsed, 1e-9), logs)
+        elapsed = time.perf_counter() - self.t0
+        global_batch = c.batch_size * self.acc.num_processes
+        return TrainResult(self.run_dir, step, self.last_ckpt or latest_checkpoint(self.run_dir), elapsed,
+                           self.steps_done * global_batch / max(elapsed, 1e-9), self.logs)
+
+    def _run(self, start: int) -> int:
+        """Steps from `start` until train.steps or the time budget; returns the last step."""
+        c = self.cfg.train
+        batches = batch_stream(self.data, c.batch_size, c.seed, start, self.acc.process_index,
+                               self.acc.num_processes, self.cfg.data.num_workers)
+        global_batch = c.batch_size * self.acc.num_processes
+        self.step = step = start
+        win_t, win_steps = time.perf_counter(), 0
+        while step < c.steps:
+            real, labels = next(batches)
+            real = real.to(self.device, non_blocking=True).contiguous(
+                memory_format=self.precision.memory_format)
+            out = self.task.train_step(real, labels.to(self.device), step)
+            vals = torch.stack([v.float() for v in out.values()])
+            if self.acc.num_processes > 1:
+                vals = self.acc.reduce(vals, reduction="mean")
+            logs = dict(zip(out, vals.tolist(), strict=True))
+            self._check(self.health.check_losses(logs, step + 1))
+            self.step = step = step + 1
+            self.steps_done += 1
+            win_steps += 1
+            self.bar.update(1)
+            if self.health.due(step):
+                self._check(self.health.check_samples(self.task.health_images(64, seed=c.seed + 1), step))
+            out_of_time = self._out_of_time(step)
+            if step % c.log_every == 0 or step == c.steps or out_of_time:
+                now = time.perf_counter()
+                logs["images_per_s"] = win_steps * global_batch / max(now - win_t, 1e-9)
+                if self.health.last_diversity is not None:
+                    logs["diversity"] = self.health.last_diversity
+                win_t, win_steps = now, 0
+                self._log(step, logs, self.bar)
+            self.logs = logs
+            if self.main and (step % c.sample_every == 0 or step == c.steps or out_of_time):
+                self._save_samples(step)
+            if step % c.checkpoint_every == 0 or step == c.steps or out_of_time:
+                self.last_ckpt = self.save_checkpoint(step, time.perf_counter() - self.t0)
+            if out_of_time:
+                if self.main:
+                    log.info("time budget of %g %s minutes used at step %d; stopped",
+                             c.time_budget, c.budget_clock, step)
+                break
+        return step
+
+    def _out_of_time(self, step: int) -> bool:
+        """train.time_budget reached; under DDP decided on the main process at log steps, so every
+        rank stops at the same step."""
+        c = self.cfg.train
+        if c.time_budget is None:
+            return False
+        if self.acc.num_processes > 1 and step % c.log_every:
+            return False
+        over = float(_clock(c.budget_clock) - self.clock0 >= c.time_budget * 60)
+        if self.acc.num_processes > 1:
+            over = self.acc.reduce(torch.tensor([over], device=self.device), reduction="sum").item()
+        return over > 0
+
+    def _check(self, problem: Problem | None) -> None:
+        """Act on a health problem as health.action says: warn, stop, or roll back."""
+        if problem is None:
+            return
+        h = self.cfg.health
+        if h.action == "rollback" and self.rollbacks < h.max_rollbacks:
+            raise _Rollback(problem)
+        if problem.fatal or h.action != "warn":
+            extra = (f"; gave up after {self.rollbacks} rollbacks (health.max_rollbacks)"
+                     if h.action == "rollback" else "")
+            raise TrainingDiverged(f"{problem.message}{extra}; the last good checkpoint is kept in "
+                                   f"{self.run_dir / CKPT_DIR}")
+        if self.main:
+            log.warning("health: %s", problem.message)
+
+    def _roll_back(self, problem: Problem) -> None:
+        """Restore the latest checkpoint and continue with lower learning rates."""
+        h = self.cfg.health
+        if latest_checkpoint(self.run_dir) is None:
+            raise TrainingDiverged(f"{problem.message}; no checkpoint to roll back to yet (the first "
+                                   f"comes at step {self.cfg.train.checkpoint_every})")
+        wanted = self.lr_scale * h.lr_factor
+        ckpt = self._load_latest()  # sets start_step, RNG and lr_scale as saved
+        ckpt_scale = self.lr_scale
+        self.task.scale_learning_rate(wanted / ckpt_scale)
+        self.lr_scale = wanted
+        self.rollbacks += 1
+        self.health.reset()
+        self.bar.reset(total=self.cfg.train.steps)
+        self.bar.update(self.start_step)
+        if self.main:
+            log.warning("health: %s -> rolled back to %s; learning rates now x%g of the configured "
+                        "ones (rollback %d of %d)", problem.message, ckpt.name, self.lr_scale,
+                        self.rollbacks, h.max_rollbacks)
 
     def _log(self, step: int, logs: dict[str, float], bar: tqdm) -> None:
         if not self.main:
@@ -229,6 +309,10 @@ class Trainer:
             self.writer.add_scalar(f"train/{k}", v, step)
         with open(self.run_dir / "train_log.jsonl", "a") as fh:
             fh.write(json.dumps({"step": step, **{k: round(v, 6) for k, v in logs.items()}}) + "\n")
+
+
+def _clock(kind: str) -> float:
+    return time.process_time() if kind == "cpu" else time.perf_counter()
 
 
 def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True) -> TrainResult:

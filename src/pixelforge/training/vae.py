@@ -36,15 +36,15 @@ def dynamic_binarize(images: torch.Tensor, generator: torch.Generator) -> torch.
 class VAETask(Task):
     """Minimise E_q[-log p(x|z)] + beta_t * KL(q(z|x) || p(z)) with one Adam (lr_g, betas)."""
 
-    def __init__(self, cfg, family, *, num_classes, device, precision) -> None:
-        super().__init__(cfg, family, num_classes=num_classes, device=device, precision=precision)
+    def __init__(self, cfg, family, **kw) -> None:
+        super().__init__(cfg, family, **kw)
         m, t = cfg.model, cfg.train
-        params = {"num_classes": num_classes, **m.params}  # only conditional families take it
+        params = {"num_classes": self.num_classes, **m.params}  # only conditional families take it
         self.shape = dict(image_size=m.image_size, channels=m.channels, latent_dim=m.latent_dim,
                           **params)
         torch.manual_seed(t.seed)  # weight init is reproducible
         self.model: VAE = family.build("generator", **self.shape).to(
-            device, memory_format=precision.memory_format)
+            self.device, memory_format=self.precision.memory_format)
         self.opt = _adam(self.model.parameters(), t.lr_g, t.betas)
         self.accelerator, self.rank, self.world = None, 0, 1
         self.preview: torch.Tensor | None = None  # fixed batch for reconstruction grids
@@ -137,6 +137,9 @@ class VAETask(Task):
     def train_modules(self) -> dict[str, nn.Module]:
         return {"generator": self.model}
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt, *([self.opt_d] if hasattr(self, "opt_d") else [])]
+
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "opt": self.opt.state_dict(),
                 "preview": self.preview, "preview_labels": self.preview_labels}
@@ -153,11 +156,11 @@ class VAEGANTask(VAETask):
     """D on real vs reconstructions and prior samples; encoder on KL + reconstruction (pixel NLL and
     D-feature error); decoder on reconstruction + adversarial loss, as in Larsen et al. 2016."""
 
-    def __init__(self, cfg, family, *, num_classes, device, precision) -> None:
-        super().__init__(cfg, family, num_classes=num_classes, device=device, precision=precision)
+    def __init__(self, cfg, family, **kw) -> None:
+        super().__init__(cfg, family, **kw)
         t = cfg.train
         self.D: nn.Module = family.build("discriminator", **self.shape).to(
-            device, memory_format=precision.memory_format)
+            self.device, memory_format=self.precision.memory_format)
         self.opt_d = _adam(self.D.parameters(), t.lr_d, t.betas)
         self.loss = GAN_LOSSES.get(t.loss)()
         self.enc_params = list(self.model.encoder.parameters())

@@ -1,0 +1,245 @@
+"""GAN architectures: dcgan and resnet-gan variants (conditional, AC-GAN, attention, spectral norm)
+and the blocks in models/layers.py."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import pixelforge
+from pixelforge.errors import UserError
+from pixelforge.models import MODELS
+from pixelforge.models.layers import (
+    ConditionalBatchNorm2d,
+    ProjectionHead,
+    SelfAttention,
+    apply_spectral_norm,
+    spectral_norm_weights,
+)
+
+FAMILIES = ["dcgan", "resnet-gan"]
+VARIANTS = {
+    "uncond": {},
+    "proj": {"num_classes": 10},
+    "proj+ac": {"num_classes": 10, "aux_classifier": True},
+    "attn": {"attention": 8},
+    "ac+attn+sn": {"num_classes": 10, "aux_classifier": True, "projection": False,
+                   "attention": 4, "spectral_norm": True, "g_spectral_norm": True},
+}
+
+
+def build(name: str, size: int = 16, channels: int = 3, **opts):
+    fam = MODELS.get(name)
+    shape = dict(image_size=size, channels=channels, latent_dim=8, width=8, **opts)
+    fam.check_params({k: v for k, v in shape.items()
+                      if k not in ("image_size", "channels", "latent_dim")})
+    torch.manual_seed(0)
+    return fam.build("generator", **shape), fam.build("discriminator", **shape)
+
+
+def labels_for(g, n: int):
+    return torch.arange(n) % g.num_classes if g.num_classes else None
+
+
+def run_g(g, z, y):
+    return g(z, y) if y is not None else g(z)
+
+
+def split(out):
+    return out if isinstance(out, tuple) else (out, None)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", FAMILIES)
+def test_shapes_and_outputs(name, variant):
+    opts = VARIANTS[variant]
+    g, d = build(name, **opts)
+    assert (g.image_size, g.channels, g.latent_dim, g.num_classes) == (
+        16, 3, 8, opts.get("num_classes", 0))
+    y = labels_for(g, 5)
+    x = run_g(g, torch.randn(5, 8), y)
+    assert x.shape == (5, 3, 16, 16)
+    assert x.min() >= -1 and x.max() <= 1
+    logits, class_logits = split(d(x, y))
+    assert logits.shape == (5,)
+    if opts.get("aux_classifier"):
+        assert class_logits.shape == (5, 10)
+    else:
+        assert class_logits is None
+    if opts.get("num_classes") and opts.get("projection", True):
+        # the projection term makes the logit depend on the label
+        assert not torch.allclose(logits, split(d(x, (y + 1) % 10))[0])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", FAMILIES)
+def test_bf16_channels_last_forward_backward(name, variant):
+    g, d = build(name, **VARIANTS[variant])
+    g.to(memory_format=torch.channels_last)
+    d.to(memory_format=torch.channels_last)
+    y = labels_for(g, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        x = run_g(g, torch.randn(4, 8), y)
+        logits, class_logits = split(d(x, y))
+        loss = logits.float().mean() + (class_logits.float().mean() if class_logits is not None else 0)
+    assert x.shape == (4, 3, 16, 16) and x.dtype == torch.bfloat16
+    assert logits.shape == (4,) and torch.isfinite(logits.float()).all()
+    loss.backward()
+    grads = [p.grad for p in g.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(gr).all() for gr in grads)
+    assert all(p.grad is not None for p in d.parameters() if p.requires_grad
+               and p.dim() == 4)  # every conv of D got a gradient
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", FAMILIES)
+def test_save_load_roundtrip(tmp_path, name, variant):
+    g, d = build(name, **VARIANTS[variant])
+    run_g(g, torch.randn(8, 8), labels_for(g, 8))  # move BatchNorm stats / SN vectors off init
+    g.save_pretrained(tmp_path / "g")
+    d.save_pretrained(tmp_path / "d")
+    loaded, same = pixelforge.load(tmp_path / "g"), type(g).from_pretrained(str(tmp_path / "g"))
+    assert type(loaded) is type(g) and loaded.num_classes == g.num_classes
+    a = g.generate(8, seed=3)
+    assert torch.equal(a, loaded.generate(8, seed=3)) and torch.equal(a, same.generate(8, seed=3))
+    d2 = pixelforge.load(tmp_path / "d")
+    d.eval()
+    x, y = torch.rand(3, 3, 16, 16) * 2 - 1, labels_for(g, 3)
+    for u, v in zip(split(d(x, y)), split(d2(x, y)), strict=True):
+        assert (u is None and v is None) or torch.equal(u, v)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_labels_in_generate(name):
+    g, _ = build(name, num_classes=10)
+    seven = g.generate(4, seed=1, labels=7, precision="fp32")
+    assert seven.shape == (4, 3, 16, 16)
+    per_image = g.generate(4, seed=1, labels=[7, 7, 7, 7], precision="fp32")
+    assert torch.equal(seven, per_image)
+    with pytest.raises(UserError, match="out of range"):
+        g.generate(2, labels=10)
+    uncond, _ = build(name)
+    with pytest.raises(UserError, match="not class-conditional"):
+        uncond.generate(2, labels=7)
+    with pytest.raises(ValueError, match="labels"):
+        g(torch.randn(2, 8))  # a conditional G called without labels
+
+
+def test_dcgan_class_embedding_changes_images():
+    g, _ = build("dcgan", num_classes=10)
+    assert not torch.equal(g.generate(2, seed=1, labels=7), g.generate(2, seed=1, labels=2))
+
+
+@pytest.mark.parametrize("variant", ["uncond", "proj", "attn", "ac+attn+sn"])
+def test_dcgan_folded_inference_matches_plain_eval(variant):
+    g, _ = build("dcgan", 32, **VARIANTS[variant])
+    y = labels_for(g, 6)
+    for _ in range(3):  # non-trivial running statistics
+        run_g(g, torch.randn(6, 8), y)
+    for blk in g.modules():
+        if isinstance(blk, SelfAttention):
+            nn.init.constant_(blk.gamma, 0.7)  # make attention matter
+    g.eval()
+    z = torch.randn(6, 8)
+    with torch.no_grad():
+        folded = run_g(g, z, y)
+    plain = run_g(g, z, y).detach()  # grad enabled: the unfolded path
+    assert torch.allclose(folded, plain, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_spectral_norm_unit_singular_values(name):
+    g, d = build(name, num_classes=3, attention=8, spectral_norm=True, g_spectral_norm=True,
+                 aux_classifier=True)
+    y = torch.arange(4) % 3
+    for _ in range(8):  # one power iteration per training forward
+        d(run_g(g, torch.randn(4, 8), y), y)
+    for net, expected in ((g, 4), (d, 6)):
+        wrapped = spectral_norm_weights(net)
+        assert len(wrapped) >= expected
+        for _, m in wrapped:
+            w = m.weight.detach()
+            if isinstance(m, nn.ConvTranspose2d):
+                w = w.transpose(0, 1)  # output channels first
+            sigma = torch.linalg.matrix_norm(w.reshape(w.shape[0], -1), 2)
+            assert abs(float(sigma) - 1) < 0.05, (type(m).__name__, float(sigma))
+    # G's class inputs are never normalised: CBN gains and the dcgan class embedding
+    assert not any(isinstance(m, nn.Embedding) for _, m in spectral_norm_weights(g))
+
+
+def test_dcgan_spectral_norm_drops_batchnorm():
+    _, plain = build("dcgan")
+    _, sn = build("dcgan", spectral_norm=True)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in sn.modules())
+    assert not spectral_norm_weights(plain)
+    _, resnet_d = build("resnet-gan")  # spectral norm is the resnet-gan default
+    convs = [m for m in resnet_d.modules() if isinstance(m, nn.Conv2d)]
+    assert {id(m) for m in convs} <= {id(m) for _, m in spectral_norm_weights(resnet_d)}
+
+
+def test_resnet_discriminator_reaches_4x4():
+    _, d = build("resnet-gan", 32)
+    seen = []
+    d.blocks[-1].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    d(torch.randn(2, 3, 32, 32))
+    assert seen == [(2, 8, 4, 4)]
+    assert d.blocks[0].optimized and not d.blocks[-1].down
+
+
+def test_bad_options_are_user_errors():
+    with pytest.raises(UserError, match="model.image_size"):
+        build("resnet-gan", 48)
+    with pytest.raises(UserError, match="model.image_size"):
+        build("resnet-gan", 8)
+    for name in FAMILIES:
+        with pytest.raises(UserError, match="model.params.attention"):
+            build(name, 16, attention=16)  # 16 px models have 4x4 and 8x8 feature maps
+        with pytest.raises(UserError, match="model.params.attention"):
+            build(name, 32, attention=6)
+        with pytest.raises(UserError, match="model.params.aux_classifier"):
+            build(name, aux_classifier=True)
+
+
+def test_self_attention_identity_at_init_and_gamma_gets_gradient():
+    att = SelfAttention(16)
+    x = torch.randn(2, 16, 8, 8, requires_grad=True)
+    y = att(x)
+    assert torch.equal(y, x)
+    y.pow(2).sum().backward()
+    assert att.gamma.grad is not None and att.gamma.grad.abs() > 0
+    with torch.no_grad():
+        att.gamma.fill_(1.0)
+    assert not torch.allclose(att(x), x)
+    xl = x.detach().contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(att(xl), att(x.detach()), atol=1e-5)  # layout does not change maths
+
+
+def test_conditional_batchnorm():
+    torch.manual_seed(0)
+    cbn, bn = ConditionalBatchNorm2d(4, 3), nn.BatchNorm2d(4)
+    x = torch.randn(6, 4, 5, 5)
+    assert torch.allclose(cbn(x, torch.arange(6) % 3), bn(x), atol=1e-6)  # fresh: plain BN
+    nn.init.normal_(cbn.gain.weight, 1.0, 0.5)
+    nn.init.normal_(cbn.bias.weight, 0.0, 0.5)
+    x = torch.randn(1, 4, 5, 5).expand(4, -1, -1, -1)  # the same image four times
+    out = cbn(x, torch.tensor([0, 0, 1, 2]))
+    assert torch.equal(out[0], out[1])
+    assert not torch.allclose(out[0], out[2]) and not torch.allclose(out[2], out[3])
+    model = nn.Sequential(nn.Conv2d(4, 4, 3), cbn)
+    apply_spectral_norm(model)
+    assert [n for n, _ in spectral_norm_weights(model)] == ["0"]  # CBN gains are exempt
+
+
+def test_projection_head_formula():
+    torch.manual_seed(0)
+    head = ProjectionHead(6, 4)
+    h, y = torch.randn(3, 6), torch.tensor([0, 3, 1])
+    expected = head.linear(h).squeeze(1) + (head.embed.weight[y] * h).sum(1)
+    assert torch.allclose(head(h, y), expected)
+    with pytest.raises(ValueError, match="labels"):
+        head(h)
+    ac = ProjectionHead(6, 4, projection=False, aux_classifier=True)
+    logits, cls = ac(h)  # a pure AC-GAN head needs no labels
+    assert logits.shape == (3,) and cls.shape == (3, 4)
