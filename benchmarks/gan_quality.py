@@ -2,11 +2,12 @@
 
 Commands (from the repo root; needs ../shared/data/{mnist,cifar10}.npz):
 
-  # the full benchmark: every config + both baselines on 4 data sets, 10 CPU-minutes per run,
-  # two runs at a time with one thread each (about 45 runs: ~4 h on 2 quiet cores)
+  # the full benchmark: 8 configs + 2 baselines on 4 data sets (40 runs + 4 reference jobs),
+  # 10 CPU-minutes per run, two runs at a time with one thread each: ~4 h on 2 quiet cores
   .venv/bin/python benchmarks/gan_quality.py --budget 10 --jobs 2 --threads 1
 
-  # plus the augmentation ablation on the 1k-image subsets (each config with none/DiffAugment/ADA)
+  # then the augmentation ablation on the 1k-image subsets: each config also with DiffAugment and
+  # with ADA (32 more runs, ~3 h; the plain runs above are reused, not rerun)
   .venv/bin/python benchmarks/gan_quality.py --datasets mnist-1k cifar10-1k --augment-ablation
 
   # a subset, e.g. one data set and three runs
@@ -16,7 +17,7 @@ Commands (from the repo root; needs ../shared/data/{mnist,cifar10}.npz):
   .venv/bin/python benchmarks/gan_quality.py --smoke --jobs 1
 
   # training rate of each config on 1 thread (random data, 20 CPU-seconds each; model sizing)
-  .venv/bin/python benchmarks/gan_quality.py --rates 20
+  .venv/bin/python benchmarks/gan_quality.py --rates 20 --datasets mnist cifar10
 
   # only print the tables of what <out>/results.jsonl holds
   .venv/bin/python benchmarks/gan_quality.py --report
@@ -517,34 +518,36 @@ def print_tables(rows: list[dict], args) -> None:
         table.sort(key=lambda r: (r.get("fd") is None, r.get("fd") or 0.0))
         print(f"\n### {name}: {args.budget:g} CPU-minutes per run, {args.n_gen} samples, "
               f"scored at {ds.native} px on the test split\n")
-        print("| run | kind | steps | img/s (CPU) | peak RSS MiB | FD | KID x1e3 | precision | "
+        print("| run | kind | steps | img/s (CPU) | RSS MiB train / peak | FD | KID | precision | "
               "recall | notes |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in table:
-            label = f"_{r['name']}_" if r["kind"] == "reference" else r["name"]
-            kid = r.get("kid")
+            ref = r["kind"] == "reference"
+            label = f"_{r['name']}_" if ref else r["name"]
+            rss = "-" if ref else f"{_f(r.get('rss_train_mib'), '.0f')} / {_f(r.get('rss_peak_mib'), '.0f')}"
             notes = []
             if r.get("status") != "ok":
                 notes.append(f"**{r.get('error', 'error')}**")
             if r.get("resized"):
                 notes.append(f"{r['generator_size']}->{r['scored_size']} px")
             print(f"| {label} | {r['kind']} | {_f(r.get('steps'), 'd')} | "
-                  f"{_f(r.get('img_s_cpu'), '.0f')} | {_f(r.get('rss_peak_mib'), '.0f')} | "
-                  f"{_f(r.get('fd'), '.2f')} | {_f(None if kid is None else kid * 1e3, '.2f')} | "
+                  f"{_f(r.get('img_s_cpu'), '.0f')} | {rss} | "
+                  f"{_f(r.get('fd'), '.2f')} | {_f(r.get('kid'), '.3g')} | "
                   f"{_f(r.get('precision'), '.3f')} | {_f(r.get('recall'), '.3f')} | "
                   f"{'; '.join(notes)} |")
         ok = [r for r in table if r.get("status") == "ok" and r.get("fd") is not None]
         best = min((r for r in ok if r["kind"] == "pixelforge"), key=lambda r: r["fd"], default=None)
-        for base in BASELINE_NAMES:
-            ref = next((r for r in ok if r["name"] == base), None)
-            if best and ref:
-                print(f"\nbest pixelforge config {best['name']}: FD {best['fd']:.2f} = "
-                      f"{best['fd'] / ref['fd']:.2f} x the {base} baseline's {ref['fd']:.2f}")
+        ratios = [f"{best['fd'] / b['fd']:.2f} x {b['name']}'s {b['fd']:.2f}" for b in ok
+                  if best and b["name"] in BASELINE_NAMES]
+        if ratios:
+            print(f"\nbest pixelforge config: {best['name']}, FD {best['fd']:.2f} = "
+                  + "; ".join(ratios))
     print("\nFD/KID/precision/recall: pixelforge.metrics.evaluate_generator in the features of the "
           "`cnn` extractor trained on the real train split (not Inception: not comparable to "
           "published FIDs). a->b px: samples resized bilinear (antialiased) before scoring. "
           "img/s (CPU): images through D per second of process CPU time in the training loop. "
-          "peak RSS: the whole worker process incl. scoring. Italic rows are references: an "
+          "RSS: the worker's peak resident set after training / over its whole life (incl. "
+          "scoring). KID: raw units of these features. Italic rows are references: an "
           "untrained dcgan (ceiling) and real training images scored as if generated (floor).")
 
 
@@ -593,6 +596,12 @@ def main(argv: list[str] | None = None) -> int:
     args.datasets = args.datasets or (["mnist"] if smoke or args.rates else list(DATASETS))
     args.configs = args.configs or (["dcgan", *BASELINE_NAMES] if smoke
                                     else [*CONFIGS, *BASELINE_NAMES])
+    for name in args.configs:
+        base, plus, aug = name.partition("+")
+        known = base in CONFIGS or any(CONFIG_DIR.glob(f"*_{base.replace('-', '_')}.yaml"))
+        if name not in BASELINE_NAMES and (not known or (plus and aug not in AUGMENTS)):
+            ap.error(f"--configs: unknown {name!r}; configs: {', '.join(CONFIGS)} (optionally "
+                     f"+{' / +'.join(AUGMENTS)}); baselines: {', '.join(BASELINE_NAMES)}")
     out = Path(args.out or ("runs/bench/gan_quality_smoke" if smoke else "runs/bench/gan_quality"))
     args.out = str(out)
     if args.rates:

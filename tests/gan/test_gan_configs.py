@@ -1,0 +1,111 @@
+"""configs/gan/*.yaml validate and name registered models/losses; the benchmark's baselines train."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from pixelforge.config import load_config
+from pixelforge.losses import GAN_LOSSES
+from pixelforge.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "configs" / "gan").glob("*.yaml"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import gan_baselines  # noqa: E402
+import gan_quality  # noqa: E402
+
+
+def test_there_is_one_config_per_benchmark_entry_and_data_set():
+    names = {p.stem for p in CONFIGS}
+    expected = {f"{d}_{c.replace('-', '_')}" for d in ("mnist", "cifar10") for c in gan_quality.CONFIGS}
+    assert names == expected
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_validates_and_names_registered_parts(path):
+    assert path.read_text().startswith("# "), "each config opens with a comment naming the paper"
+    cfg = load_config(path)
+    assert cfg.train.loss in GAN_LOSSES.names()
+    assert cfg.model.image_size == 32 and cfg.model.channels == (1 if "mnist" in path.stem else 3)
+    assert cfg.data.path.endswith(("mnist.npz", "cifar10.npz"))
+    if cfg.model.name not in MODELS.names():
+        pytest.skip(f"model {cfg.model.name!r} is not registered yet")
+    family = MODELS.get(cfg.model.name)
+    assert family.kind == "gan"
+    family.check_params(cfg.model.params)  # raises UserError on an option the family lacks
+    if cfg.model.conditional:
+        assert "num_classes" in family.options("generator")
+    shape = dict(image_size=32, channels=cfg.model.channels, latent_dim=cfg.model.latent_dim,
+                 **({"num_classes": 10} if cfg.model.conditional else {}), **cfg.model.params)
+    family.build("generator", **shape)  # the widths etc. build at 32 px
+    family.build("discriminator", **shape)
+
+
+def test_wasserstein_configs_constrain_the_critic():
+    for path in CONFIGS:
+        cfg = load_config(path)
+        if cfg.train.loss == "wasserstein":
+            assert cfg.gan.gp_weight or cfg.gan.clip_weights, path.stem
+            assert cfg.train.n_critic == 5, path.stem
+        if cfg.gan.gp_weight:  # a per-sample penalty: no BatchNorm in the critic
+            assert cfg.model.name == "resnet-gan" and cfg.model.params["spectral_norm"] is False
+
+
+def test_run_config_sets_the_cpu_budget_and_the_augment_variant():
+    ds = gan_quality.DATASETS["mnist-1k"]
+    cfg = gan_quality.run_config(ds, "dcgan+diffaugment", budget=0.5, seed=3)
+    assert (cfg.train.time_budget, cfg.train.budget_clock) == (0.5, "cpu")
+    assert cfg.augment.kind == "diffaugment" and cfg.data.limit == 1000 and cfg.train.seed == 3
+    assert gan_quality.run_config(ds, "dcgan", budget=1, seed=0).augment.kind == "none"
+
+
+def test_native_size_view_resizes_samples_into_range():
+    g = gan_baselines.ExamplesGenerator(image_size=32, channels=1, latent_dim=8, width=8)
+    view = gan_quality.NativeSize(g, 28)
+    x = view.generate(5, seed=1)
+    assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert (view.image_size, view.channels) == (28, 1)
+
+
+def test_augment_ablation_plans_variants_only_on_small_sets():
+    class Args:
+        datasets = ["mnist", "mnist-1k"]
+        configs = ["dcgan", "wgan-gp-mlp"]
+        augment_ablation = True
+
+    jobs = {(j.dataset, j.name, j.kind) for j in gan_quality.plan(Args)}
+    assert ("mnist-1k", "dcgan+ada", "pixelforge") in jobs
+    assert ("mnist-1k", "dcgan+diffaugment", "pixelforge") in jobs
+    assert not any(d == "mnist" and "+" in n for d, n, _ in jobs)
+    assert ("mnist", "wgan-gp-mlp", "baseline") in jobs and ("mnist", "reference", "reference") in jobs
+
+
+@pytest.mark.parametrize("name,size", [("examples-dcgan", 16), ("wgan-gp-mlp", 12)])
+def test_baseline_trains_and_generates_images_in_range(name, size):
+    torch.set_num_threads(1)
+    images = torch.randint(0, 256, (70, 3, size, size), dtype=torch.uint8)
+    gen, stats = gan_baselines.train_baseline(name, images, budget_minutes=1.0, max_steps=2, seed=0)
+    assert stats["steps"] == 2 and all(torch.isfinite(torch.tensor(v)) for v in stats["last_logs"].values())
+    fresh = type(gen)(**{k: getattr(gen, k) for k in ("image_size", "channels", "latent_dim")})
+    changed = any(not torch.equal(a, b) for a, b in zip(gen.state_dict().values(),
+                                                          fresh.state_dict().values(), strict=True)
+                  if a.is_floating_point())
+    assert changed, "training moved no generator parameter"
+    x = gen.generate(6, seed=0)
+    assert x.shape == (6, 3, size, size) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1 and x.std() > 0
+    assert torch.equal(x, gen.generate(6, seed=0))  # seeded sampling
+
+
+def test_baseline_rejects_bad_input():
+    from pixelforge.errors import UserError
+
+    with pytest.raises(UserError, match="unknown baseline"):
+        gan_baselines.train_baseline("nope", torch.zeros(64, 1, 16, 16), budget_minutes=0.01)
+    with pytest.raises(UserError, match="64"):
+        gan_baselines.train_baseline("wgan-gp-mlp", torch.zeros(10, 1, 16, 16), budget_minutes=0.01)
