@@ -93,15 +93,7 @@ class ExamplesDCGAN(_Examples):
         self.gen = ExamplesGenerator(image_size, channels, latent_dim)
         self.netG = self.gen.net  # takes [N, nz, 1, 1]
         self.netD = examples_discriminator(image_size, channels)
-        for m in list(self.netG.modules()) + list(self.netD.modules()):
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
-        self.criterion = nn.BCELoss()
-        self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.init_training()
 
     def generator(self) -> Generator:
         return self.gen

@@ -72,7 +72,6 @@ class _Examples:
     `dcgan`."""
 
     def __init__(self, size: int, channels: int, latent: int) -> None:
-        import torch
         from torch import nn
 
         assert size == 64, "the baseline is the 64 px DCGAN"
@@ -97,6 +96,13 @@ class _Examples:
             nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+        self.init_training()
+
+    def init_training(self) -> None:
+        """The recipe's N(0, 0.02) init, BCE, and Adam(2e-4, (0.5, 0.999)) for netG and netD."""
+        import torch
+        from torch import nn
+
         for m in list(self.netG.modules()) + list(self.netD.modules()):
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.normal_(m.weight, 0.0, 0.02)
