@@ -61,8 +61,8 @@ DATA_DIR = ROOT.parent / "shared" / "data"
 CONFIG_DIR = ROOT / "configs" / "gan"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CONFIGS = ("dcgan", "lsgan", "wgan-clip", "wgan-gp", "sngan-hinge", "sagan", "cond-projection",
-           "stylegan-lite")
+CONFIGS = ("dcgan", "dcgan-sn", "lsgan", "wgan-clip", "wgan-gp", "sngan-hinge", "sagan",
+           "cond-projection", "stylegan-lite")
 BASELINE_NAMES = ("examples-dcgan", "wgan-gp-mlp")
 AUGMENTS = ("diffaugment", "ada")
 TRAIN_SIZE = 32  # the size every configs/gan file trains at (and examples-dcgan)
