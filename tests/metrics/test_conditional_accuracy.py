@@ -52,14 +52,14 @@ def _shared_cache(_module_cache, monkeypatch):
 
 
 @pytest.fixture
-def test_split(tiny_npz):
+def held_out(tiny_npz):
     return load_images(str(tiny_npz), image_size=28, channels=1, split="test")
 
 
-def _bank_generator(test_split, **kw) -> ClassBankGenerator:
+def _bank_generator(held_out, **kw) -> ClassBankGenerator:
     """A generator holding real test digits, PER_CLASS per class (cycled when fewer)."""
     gen = ClassBankGenerator(**kw)
-    items = [test_split[i] for i in range(len(test_split))]
+    items = [held_out[i] for i in range(len(held_out))]
     for k in range(gen.num_classes):
         of_k = [img for img, label in items if label == k]
         assert of_k, f"no test digit of class {k}"
@@ -95,23 +95,23 @@ def test_skip_reasons(mnist_ds, untrained_extractor):
     assert "rotation" in reason and "not on class labels" in reason
 
 
-def test_perfect_generator_scores_high_and_label_blind_near_chance(tiny_npz, test_split):
+def test_perfect_generator_scores_high_and_label_blind_near_chance(tiny_npz, held_out):
     train = load_images(str(tiny_npz), image_size=28, channels=1, split="train")
-    extractor = get_extractor(train, heldout=test_split, epochs=1, seed=CFG.seed)
+    extractor = get_extractor(train, heldout=held_out, epochs=1, seed=CFG.seed)
     assert extractor.accuracy > 0.5
-    perfect = conditional_accuracy(_bank_generator(test_split), extractor, n_per_class=20, seed=1)
+    perfect = conditional_accuracy(_bank_generator(held_out), extractor, n_per_class=20, seed=1)
     assert perfect.counts == [20] * 10 and len(perfect.per_class) == 10
     assert perfect.value > 0.6 and perfect.overall == pytest.approx(perfect.value)
-    blind = conditional_accuracy(_bank_generator(test_split, follow_labels=False), extractor,
+    blind = conditional_accuracy(_bank_generator(held_out, follow_labels=False), extractor,
                                  n_per_class=20, seed=1)
     assert blind.value < 0.3  # chance is 0.1
     assert perfect.value > blind.value + 0.4
 
 
-def test_evaluate_reports_conditional_accuracy_and_its_ceiling(tmp_path, tiny_npz, test_split):
+def test_evaluate_reports_conditional_accuracy_and_its_ceiling(tmp_path, tiny_npz, held_out):
     run = tmp_path / "run"
-    gen = _bank_generator(test_split)
-    scores = evaluate_generator(gen, test_split, CFG, run_dir=run, step=7,
+    gen = _bank_generator(held_out)
+    scores = evaluate_generator(gen, held_out, CFG, run_dir=run, step=7,
                                 data_spec=str(tiny_npz), split="test")
     assert scores["conditional_accuracy"] > 0.6
     assert len(scores["conditional_accuracy_per_class"]) == 10
@@ -127,18 +127,18 @@ def test_evaluate_reports_conditional_accuracy_and_its_ceiling(tmp_path, tiny_np
         assert r["step"] == 7 and r["extractor_label_mode"] == "labels" and r["chance"] == 0.1
     assert record["value"] == scores["conditional_accuracy"]
     assert record["n_per_class"] == [20] * 10 and record["n_generated"] == 200
-    assert ceiling["n_generated"] == len(test_split) and "real images" in ceiling["baseline"]
+    assert ceiling["n_generated"] == len(held_out) and "real images" in ceiling["baseline"]
 
 
-def test_evaluate_label_blind_generator_and_skips(tmp_path, tiny_npz, test_split):
-    blind = _bank_generator(test_split, follow_labels=False)
-    scores = evaluate_generator(blind, test_split, CFG, data_spec=str(tiny_npz), split="test",
+def test_evaluate_label_blind_generator_and_skips(tmp_path, tiny_npz, held_out):
+    blind = _bank_generator(held_out, follow_labels=False)
+    scores = evaluate_generator(blind, held_out, CFG, data_spec=str(tiny_npz), split="test",
                                 baselines=False)
     assert scores["conditional_accuracy"] < 0.3
     assert "conditional_accuracy_real" not in scores  # the ceiling is a baseline
     run = tmp_path / "run"
-    mismatched = _bank_generator(test_split, num_classes=5)
-    scores = evaluate_generator(mismatched, test_split, CFG, run_dir=run,
+    mismatched = _bank_generator(held_out, num_classes=5)
+    scores = evaluate_generator(mismatched, held_out, CFG, run_dir=run,
                                 data_spec=str(tiny_npz), split="test", baselines=False)
     assert "conditional_accuracy" not in scores
     assert "5 classes" in scores["conditional_accuracy_skipped"]
