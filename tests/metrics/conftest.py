@@ -113,3 +113,14 @@ def bank_generator(mnist_ds):
         return gen
 
     return make
+
+
+@pytest.fixture(scope="module")
+def _module_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("module-cache")
+
+
+@pytest.fixture
+def module_cache(_module_cache, monkeypatch):
+    """One metric cache per test module (use via pytestmark): extractors train once per module."""
+    monkeypatch.setenv("PIXELFORGE_CACHE", str(_module_cache))

@@ -40,15 +40,7 @@ class ClassBankGenerator(Generator):
         return self.bank[labels * PER_CLASS + pick] * self.gain
 
 
-@pytest.fixture(scope="module")
-def _module_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("conditional-cache")
-
-
-@pytest.fixture(autouse=True)
-def _shared_cache(_module_cache, monkeypatch):
-    """One cache for this module: the extractor is trained once, not once per test."""
-    monkeypatch.setenv("PIXELFORGE_CACHE", str(_module_cache))
+pytestmark = pytest.mark.usefixtures("module_cache")  # extractors train once per module
 
 
 @pytest.fixture

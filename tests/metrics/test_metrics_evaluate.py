@@ -17,15 +17,7 @@ from pixelforge.metrics.report import PROTOCOL_FIELDS, read_metrics
 CFG = EvalConfig(n_generated=64, extractor_epochs=1, batch_size=64, seed=3)
 
 
-@pytest.fixture(scope="module")
-def _module_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("eval-cache")
-
-
-@pytest.fixture(autouse=True)
-def _shared_cache(_module_cache, monkeypatch):
-    """One cache for this module: each extractor is trained once, not once per test."""
-    monkeypatch.setenv("PIXELFORGE_CACHE", str(_module_cache))
+pytestmark = pytest.mark.usefixtures("module_cache")  # extractors train once per module
 
 
 @pytest.fixture

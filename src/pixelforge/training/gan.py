@@ -86,8 +86,10 @@ class GANTask(Task):
             raise UserError(f"model.conditional: the data {self.cfg.data.path!r} has no class labels "
                             "(use a class-per-folder image folder or an .npz with y_* labels)")
         if "num_classes" not in self.family.options("generator"):
-            conditional = [n for n in _gan_family_names() if "num_classes" in
-                           _family(n).options("generator")]
+            from pixelforge.models import MODELS
+
+            conditional = [n for n in MODELS.names() if MODELS.get(n).kind == "gan"
+                           and "num_classes" in MODELS.get(n).options("generator")]
             raise UserError(f"model.conditional: {m.name!r} has no class-conditional variant; "
                             f"conditional GAN models: {', '.join(conditional)}")
         return self.num_classes
@@ -133,7 +135,8 @@ class GANTask(Task):
             fake = self.g_step(z, *cond)  # [N, C, H, W]
             real_in = self._aug(real, aug_gen)
             d_real, c_real = _split(self.d_step(real_in, *cond))
-            d_fake, c_fake = _split(self.d_step(self._aug(fake.detach(), aug_gen), *cond))
+            fake_in = self._aug(fake.detach(), aug_gen)
+            d_fake, c_fake = _split(self.d_step(fake_in, *cond))
             loss_d = self.loss.d_loss(d_real, d_fake)
             loss_d = loss_d + self._class_loss(c_real, y) + self._class_loss(c_fake, y)
             logs = {"loss_d": loss_d.detach()}
@@ -142,7 +145,7 @@ class GANTask(Task):
                 return _split(self.d_step(x, *cond))[0]
 
             if g.gp_weight:
-                gp = gradient_penalty(critic, real_in, self._aug(fake.detach(), aug_gen),
+                gp = gradient_penalty(critic, real_in, fake_in,  # between the images D just saw
                                       generator=step_generator(t.seed, step, rank, PENALTY))
                 loss_d = loss_d + g.gp_weight * gp
                 logs["gp"] = gp.detach()
@@ -257,14 +260,3 @@ class GANTask(Task):
             self.ada.load_state_dict(state["ada"])
             self.augment.p = self.ada.p
 
-
-def _gan_family_names() -> list[str]:
-    from pixelforge.models import MODELS
-
-    return [n for n in MODELS.names() if MODELS.get(n).kind == "gan"]
-
-
-def _family(name: str):
-    from pixelforge.models import MODELS
-
-    return MODELS.get(name)
