@@ -65,7 +65,7 @@ CONFIGS = ("dcgan", "dcgan-sn", "lsgan", "wgan-clip", "wgan-gp", "sngan-hinge", 
            "cond-projection", "stylegan-lite")
 BASELINE_NAMES = ("examples-dcgan", "wgan-gp-mlp")
 AUGMENTS = ("diffaugment", "ada")
-TRAIN_SIZE = 32  # the size every configs/gan file trains at (and examples-dcgan)
+TRAIN_SIZE = 32  # examples-dcgan's size, and the power-of-two families' MNIST configs
 CHECKPOINT_EVERY = 500  # so a run stopped by the health monitor still has a generator to score
 
 
@@ -95,16 +95,36 @@ def config_path(ds: DataSet, config: str) -> Path:
     return CONFIG_DIR / f"{ds.base}_{config.replace('-', '_')}.yaml"
 
 
+def split_name(name: str) -> tuple[str, str, dict[str, Any]]:
+    """'<config>[+<augment>][@key=value,...]' -> (config, augment or '', {key: value}).
+
+    The @ part sets config fields for a tuning sweep, e.g. 'dcgan-sn@model.params.width=32,train.lr_d=4e-4'
+    (values parsed as YAML); the variant is its own row, named by the whole string."""
+    import re
+
+    import yaml
+
+    head, _, sets = name.partition("@")
+    config, _, aug = head.partition("+")
+    overrides: dict[str, Any] = {}
+    for item in filter(None, re.split(r",(?=[\w.]+=)", sets)):  # commas inside [..] stay
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ValueError(f"--configs {name!r}: expected key=value after '@', got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    return config, aug, overrides
+
+
 def run_config(ds: DataSet, name: str, *, budget: float | None, seed: int, max_steps: int = 10**7):
-    """The RunConfig of pixelforge run `name` ('<config>' or '<config>+<augment>') on `ds`."""
+    """The RunConfig of pixelforge run `name` (see split_name) on `ds`."""
     from pixelforge.config import build_config, load_yaml
 
-    config, _, aug = name.partition("+")
+    config, aug, sets = split_name(name)
     path = config_path(ds, config)
     overrides = {"data.path": str(ds.path), "data.limit": ds.limit, "train.steps": max_steps,
                  "train.time_budget": budget, "train.budget_clock": "cpu", "train.seed": seed,
                  "train.checkpoint_every": CHECKPOINT_EVERY, "train.keep_checkpoints": 1,
-                 "train.sample_every": 10**9, "train.log_every": 50, "augment.kind": aug or "none"}
+                 "train.sample_every": 10**9, "train.log_every": 50, "augment.kind": aug or "none", **sets}
     return build_config(load_yaml(path), overrides, source=str(path))
 
 
@@ -222,7 +242,7 @@ def train_pixelforge(ds: DataSet, spec: dict[str, Any], run_dir: Path) -> dict[s
     cfg = run_config(ds, spec["name"], budget=spec["budget"], seed=spec["seed"],
                      max_steps=spec.get("max_steps") or 10**7)
     clock = StepClock(TASKS.get(MODELS.get(cfg.model.name).kind))
-    row: dict[str, Any] = {"config": str(config_path(ds, spec["name"].partition("+")[0])
+    row: dict[str, Any] = {"config": str(config_path(ds, split_name(spec["name"])[0])
                                          .relative_to(ROOT)),
                            "family": cfg.model.name, "loss": cfg.train.loss,
                            "augment": cfg.augment.kind, "batch_size": cfg.train.batch_size}
@@ -286,10 +306,17 @@ def reference_rows(ds: DataSet, spec: dict[str, Any], run_dir: Path) -> list[dic
     train = load_images(str(ds.path), image_size=ds.native, channels=ds.channels, split="train",
                         limit=ds.limit)
     subset = f"the {len(train)} training images" if ds.limit else "real train split"
-    return [{"name": "untrained dcgan", "family": "dcgan", "steps": 0,
+    rows = [{"name": "untrained dcgan", "family": "dcgan", "steps": 0,
              **score(untrained, ds, spec["n_gen"], run_dir)},
             {"name": f"{subset} (real vs real)", "family": "real-images",
              **score(RealImages(train), ds, spec["n_gen"], run_dir)}]
+    if ds.native != TRAIN_SIZE:  # what resampling alone costs a model trained at 32 px
+        via = load_images(str(ds.path), image_size=TRAIN_SIZE, channels=ds.channels,
+                          split="train", limit=ds.limit)
+        rows.append({"name": f"{subset} via {TRAIN_SIZE} px (resize round trip)",
+                     "family": "real-images",
+                     **score(NativeSize(RealImages(via), ds.native), ds, spec["n_gen"], run_dir)})
+    return rows
 
 
 def measure_rate(spec: dict[str, Any]) -> dict[str, Any]:
@@ -381,6 +408,7 @@ class Job:
 
     def run_dir(self, args) -> Path:
         tag = "reference" if self.kind == "reference" else f"{self.name}-b{args.budget:g}"
+        tag = tag.replace("@", "_").replace("=", "-").replace(",", "_").replace("/", "-")
         return Path(args.out) / "runs" / self.dataset / f"{tag}-n{args.n_gen}-s{args.seed}"
 
 
@@ -405,13 +433,13 @@ def plan(args) -> list[Job]:
             if cfg in BASELINE_NAMES:
                 jobs.append(Job("baseline", name, cfg))
                 continue
-            base = cfg.partition("+")[0]
+            base = split_name(cfg)[0]
             why = _registered(ds, base)
             if why:
                 print(f"skip {name}/{cfg}: {why}", file=sys.stderr)
                 continue
             names = [cfg]
-            if args.augment_ablation and ds.limit and "+" not in cfg:
+            if args.augment_ablation and ds.limit and "+" not in cfg and "@" not in cfg:
                 names += [f"{cfg}+{a}" for a in AUGMENTS]
             jobs += [Job("pixelforge", name, n) for n in names]
     return jobs
@@ -548,7 +576,8 @@ def print_tables(rows: list[dict], args) -> None:
           "img/s (CPU): images through D per second of process CPU time in the training loop. "
           "RSS: the worker's peak resident set after training / over its whole life (incl. "
           "scoring). KID: raw units of these features. Italic rows are references: an "
-          "untrained dcgan (ceiling) and real training images scored as if generated (floor).")
+          "untrained dcgan (ceiling), real training images scored as if generated (floor), and "
+          "the same images resized to 32 px and back (the floor of a model trained at 32 px).")
 
 
 def print_rates(rows: list[dict]) -> None:
@@ -597,17 +626,23 @@ def main(argv: list[str] | None = None) -> int:
     args.configs = args.configs or (["dcgan", *BASELINE_NAMES] if smoke
                                     else [*CONFIGS, *BASELINE_NAMES])
     for name in args.configs:
-        base, plus, aug = name.partition("+")
+        if name in BASELINE_NAMES:
+            continue
+        try:
+            base, aug, _ = split_name(name)
+        except ValueError as exc:
+            ap.error(str(exc))
         known = base in CONFIGS or any(CONFIG_DIR.glob(f"*_{base.replace('-', '_')}.yaml"))
-        if name not in BASELINE_NAMES and (not known or (plus and aug not in AUGMENTS)):
+        if not known or (aug and aug not in AUGMENTS):
             ap.error(f"--configs: unknown {name!r}; configs: {', '.join(CONFIGS)} (optionally "
-                     f"+{' / +'.join(AUGMENTS)}); baselines: {', '.join(BASELINE_NAMES)}")
+                     f"+{' / +'.join(AUGMENTS)}, then @key=value,... to set config fields); "
+                     f"baselines: {', '.join(BASELINE_NAMES)}")
     out = Path(args.out or ("runs/bench/gan_quality_smoke" if smoke else "runs/bench/gan_quality"))
     args.out = str(out)
     if args.rates:
         rows: list[dict] = []
         jobs = [Job("rate", d, c) for d in args.datasets for c in args.configs
-                if c in BASELINE_NAMES or not _registered(DATASETS[d], c.partition("+")[0])]
+                if c in BASELINE_NAMES or not _registered(DATASETS[d], split_name(c)[0])]
         for job in jobs:  # one at a time: rates are for comparing configs
             p, run_dir = _spawn(job, args)
             _, status, ru = os.wait4(p.pid, 0)

@@ -29,8 +29,14 @@ MODELS = {
     "vae": ("vae", {}, {}),
     "beta-vae-2": ("beta_vae", {"beta": 2.0}, {}),
     "beta-vae-8": ("beta_vae", {"beta": 8.0}, {}),
-    "vae-gan": ("vae_gan", {}, {}),
-    "vae-gan-b2": ("vae_gan", {"beta": 2.0, "kl_warmup": 2000, "adv_weight": 0.04}, {}),
+    "vae-gan": ("vae_gan", {}, {}),  # the shipped recipe: SN D, hinge, adv_weight 0.1
+    # ablations of it: the earlier D (BatchNorm-free plain convs, non-saturating loss) ...
+    "vae-gan-plain-d": ("vae_gan", {"disc_spectral_norm": False},
+                        {"train.loss": "non-saturating"}),
+    # ... the SN D with the earlier adversarial weight, and with a tenth of the pixel NLL
+    "vae-gan-a02": ("vae_gan", {"adv_weight": 0.02}, {}),
+    "vae-gan-p01": ("vae_gan", {"pixel_weight": 0.1}, {}),
+    "vae-gan-b2": ("vae_gan", {"beta": 2.0, "kl_warmup": 2000}, {}),
     # the vae's MLP encoder/decoder, batch and optimizer, plus vae-gan's D terms
     "vae-gan-mlp": ("vae_gan", {"arch": "mlp", "width": 512},
                     {"train.batch_size": 128, "train.lr_g": 1e-3, "train.betas": [0.9, 0.999]}),
@@ -126,6 +132,7 @@ def _fd(gen, dataset: str, n: int, run_dir: Path, step: int):
 
 def run_one(dataset: str, name: str, args) -> dict | None:
     import pixelforge
+    from pixelforge.checkpoint import latest_checkpoint
     from pixelforge.data import load_images
     from pixelforge.metrics.likelihood import likelihood_scores
     from pixelforge.metrics.reconstruction import reconstruction_scores
@@ -138,10 +145,17 @@ def run_one(dataset: str, name: str, args) -> dict | None:
         print(f"{dataset}/{name}: no configs/vae/{dataset}_{stem}.yaml, skipped")
         return None
     run = Path(args.out) / f"{dataset}-{name}"
-    shutil.rmtree(run, ignore_errors=True)
-    t0 = time.perf_counter()
-    step = train(cfg, run, progress=False).step  # stops at the time budget, with a checkpoint
-    train_s = time.perf_counter() - t0
+    if args.score_only:  # a finished run: score its latest checkpoint again, no training
+        ckpt = latest_checkpoint(run)
+        if ckpt is None:
+            print(f"{dataset}/{name}: --score-only but {run} has no checkpoint, skipped")
+            return None
+        step, train_s = int(ckpt.name.split("-")[-1]), None
+    else:
+        shutil.rmtree(run, ignore_errors=True)
+        t0 = time.perf_counter()
+        step = train(cfg, run, progress=False).step  # stops at the budget, with a checkpoint
+        train_s = round(time.perf_counter() - t0, 1)
     model = pixelforge.load(run)
     test = load_images(str(DATA[dataset]), image_size=model.image_size, channels=model.channels,
                        split="test", limit=args.n_test)
@@ -153,7 +167,7 @@ def run_one(dataset: str, name: str, args) -> dict | None:
     rec = reconstruction_scores(images, reconstruct(model, images, labels))
     eval_s = time.perf_counter() - t1
     row = {"dataset": dataset, "model": name, "family": cfg.model.name, "steps": step,
-           "train_seconds": round(train_s, 1), "eval_seconds": round(eval_s, 1),
+           "train_seconds": train_s, "eval_seconds": round(eval_s, 1),
            "batch_size": cfg.train.batch_size, "params": cfg.model.params, **lik, **rec}
     if args.fd:
         try:
@@ -183,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads; 1 is much faster when other jobs load the cores")
     ap.add_argument("--out", default="runs/bench-vae")
+    ap.add_argument("--score-only", action="store_true",
+                    help="score the runs already in --out (latest checkpoint) without training")
     ap.add_argument("--fd-runs", nargs="+", type=Path, default=None,
                     help="only score these run folders' samples with one local cnn extractor "
                     "(Frechet distance in its features) on --dataset, then exit")

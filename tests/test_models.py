@@ -7,7 +7,7 @@ import pixelforge
 from pixelforge.errors import UserError
 from pixelforge.models import MODELS
 
-SIZES = {"seed-dcgan": [16, 56], "dcgan": [32, 64, 128]}
+SIZES = {"seed-dcgan": [16, 56], "dcgan": [28, 32, 48, 64, 128]}
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS.names() if MODELS.get(n).kind == "gan"])
@@ -45,7 +45,7 @@ def test_bad_sizes_are_user_errors():
     with pytest.raises(UserError, match="model.image_size"):
         MODELS.get("seed-dcgan").build("generator", image_size=28)
     with pytest.raises(UserError, match="model.image_size"):
-        MODELS.get("dcgan").build("generator", image_size=48)
+        MODELS.get("dcgan").build("generator", image_size=36)
     with pytest.raises(UserError, match="unknown model"):
         MODELS.get("no-such-model")
     with pytest.raises(UserError, match="model.params.depth"):

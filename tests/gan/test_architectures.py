@@ -243,3 +243,44 @@ def test_projection_head_formula():
     ac = ProjectionHead(6, 4, projection=False, aux_classifier=True)
     logits, cls = ac(h)  # a pure AC-GAN head needs no labels
     assert logits.shape == (3,) and cls.shape == (3, 4)
+
+
+@pytest.mark.parametrize("size", [28, 32])
+@pytest.mark.parametrize("route", ["full", "wgrad"])
+def test_dcgan_gemm_routes_match_stock_convolutions(monkeypatch, size, route):
+    """The CPU GEMM routes (whole layer, or weight gradient only) give the stock layers' outputs
+    and gradients, at a power-of-two size and at 28 px (7x7 base map, odd small sides)."""
+    from pixelforge.models import dcgan
+
+    g, d = build("dcgan", size, channels=1, spectral_norm=False)
+    g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+    z = torch.randn(6, 8)
+    calls = []
+    real_run_gemm = dcgan._run_gemm
+
+    def counted(fn, *args):
+        calls.append(args[-1])  # `full`
+        return real_run_gemm(fn, *args)
+
+    monkeypatch.setattr(dcgan, "_run_gemm", counted)
+
+    def run(gemm: bool):
+        monkeypatch.setattr(dcgan, "GEMM_PATHS", gemm)
+        # fp32 takes the routes wherever they apply (every map size), so both are exercised
+        monkeypatch.setitem(dcgan.GEMM_MAX_AREA, torch.float32, 10**6 if route == "full" else 0)
+        monkeypatch.setitem(dcgan.GEMM_WGRAD_MAX_AREA, torch.float32, 10**6)
+        for net in (g, d):
+            net.zero_grad(set_to_none=True)
+        x = g(z)
+        out = d(x)
+        (out.square().sum() + x.sum()).backward()
+        grads = [p.grad.clone() for p in (*g.parameters(), *d.parameters())]
+        return x.detach(), out.detach(), grads
+
+    x0, o0, g0 = run(False)
+    assert not calls
+    x1, o1, g1 = run(True)
+    assert calls and set(calls) == {route == "full"}  # every stride-2 layer took the route
+    assert torch.allclose(x0, x1, atol=1e-5) and torch.allclose(o0, o1, atol=1e-4)
+    for a, b in zip(g0, g1, strict=True):
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-4), float((a - b).abs().max())

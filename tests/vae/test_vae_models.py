@@ -65,3 +65,20 @@ def test_cvae_without_labels_is_user_error():
 def test_unknown_param_is_rejected_by_family():
     with pytest.raises(UserError, match="not an option"):
         MODELS.get("vae").check_params({"num_classes": 10})
+
+
+def test_vae_gan_discriminator_spectral_norm():
+    from pixelforge.models.layers import spectral_norm_weights
+
+    fam = MODELS.get("vae-gan")
+    plain = fam.build("discriminator", image_size=16, channels=1, disc_width=8,
+                      disc_spectral_norm=False)
+    sn = fam.build("discriminator", image_size=16, channels=1, disc_width=8)  # the default
+    assert not spectral_norm_weights(plain)
+    layers = [m for m in sn.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert {id(m) for _, m in spectral_norm_weights(sn)} == {id(m) for m in layers}
+    for _ in range(10):  # power iterations run in training-mode forwards
+        sn(torch.randn(4, 1, 16, 16))
+    for m in layers:
+        w = m.weight.detach().reshape(m.weight.shape[0], -1)
+        assert abs(float(torch.linalg.matrix_norm(w, 2)) - 1) < 0.05

@@ -45,14 +45,19 @@ def test_every_vae_family_trains_saves_loads_reproduces(tmp_path, tiny_npz, vae_
     assert torch.equal(g.encode(x)[0], g.encode(x)[0])
 
 
-@pytest.mark.parametrize("name,precision,arch", [("vae", "fp32", "mlp"), ("vae", "auto", "conv"),
-                                                 ("vae-gan", "fp32", "conv")])
-def test_exact_resume(tmp_path, tiny_npz, vae_overrides, name, precision, arch):
+@pytest.mark.parametrize("name,precision,arch,extra", [
+    ("vae", "fp32", "mlp", {}), ("vae", "auto", "conv", {}),
+    ("vae-gan", "fp32", "conv", {"params": {"disc_spectral_norm": False}}),
+    # the shipped vae-gan recipe: SN discriminator (its power-iteration vectors are state), hinge
+    ("vae-gan", "auto", "conv", {"train.loss": "hinge"})])
+def test_exact_resume(tmp_path, tiny_npz, vae_overrides, name, precision, arch, extra):
     """Stop at step 3 and resume: same weights, optimizer-driven losses and preview batch at 6."""
     full, part = tmp_path / "full", tmp_path / "part"
+    params = {"arch": arch, "width": 8, **extra.get("params", {})}
     ov = vae_overrides(tiny_npz, name, **{"train.steps": 6, "train.checkpoint_every": 3,
                                           "train.sample_every": 3, "train.precision": precision,
-                                          "params": {"arch": arch, "width": 8}})
+                                          **{k: v for k, v in extra.items() if k != "params"},
+                                          "params": params})
     train(build_config({}, ov), full, progress=False)
     train(build_config({}, {**ov, "train.steps": 3}), part, progress=False)
     train(build_config({}, ov), part, resume=True, progress=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +19,18 @@ from pixelforge.models.layers import (
 )
 
 
-def _num_stages(image_size: int) -> int:
-    stages = math.log2(image_size / 4)
-    if image_size < 16 or not stages.is_integer():
-        raise UserError(f"model.image_size: dcgan needs a power of two >= 16 (got {image_size})")
-    return int(stages)
+def geometry(image_size: int) -> tuple[int, int]:
+    """(base, stages): the smallest feature map (4-7 px) and the number of stride-2 layers from it
+    to image_size, e.g. 32 -> (4, 3), 28 -> (7, 2), 48 -> (6, 3). Native sizes such as MNIST's
+    28 px need no resampling (which blurs digits: the round trip 28 -> 32 -> 28 alone scores FD ~23
+    in the cnn features, docs/benchmarks.md)."""
+    base, stages = image_size, 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, stages = base // 2, stages + 1
+    if image_size < 16 or base > 7:
+        raise UserError(f"model.image_size: dcgan needs a size >= 16 of the form b * 2^k with b in "
+                        f"4..7, e.g. 28, 32, 48, 64 (got {image_size})")
+    return base, stages
 
 
 # --- CPU fast paths for the small-map layers ---------------------------------------------------
@@ -376,7 +382,7 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 
 class DCGANGenerator(Generator):
-    """z -> 4x4 (k4 s1) -> stride-2 transposed convs, halving width each stage -> tanh.
+    """z -> base x base map (4x4 at powers of two, 7x7 at 28 px) -> stride-2 transposed convs, halving width each stage -> tanh.
 
     Class-conditional (num_classes > 0): a learned class embedding of size latent_dim is
     concatenated to z (so the first layer sees [z, e(y)] and BatchNorm folding still applies).
@@ -390,13 +396,12 @@ class DCGANGenerator(Generator):
         super().__init__()
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
         self.num_classes = num_classes
-        n = _num_stages(image_size)
-        check_attention(attention, image_size)
+        size, n = geometry(image_size)
+        check_attention(attention, image_size, base=size)
         ch = width * 2 ** (n - 1)
         z_in = 2 * latent_dim if num_classes else latent_dim
-        layers: list[nn.Module] = [ConvTranspose2d(z_in, ch, 4, 1, 0, bias=False),
+        layers: list[nn.Module] = [ConvTranspose2d(z_in, ch, size, 1, 0, bias=False),
                                    nn.BatchNorm2d(ch), nn.ReLU(True)]
-        size = 4
         for _ in range(n - 1):
             if size == attention:
                 layers.append(SelfAttention(ch))
@@ -426,11 +431,11 @@ class DCGANGenerator(Generator):
 
 
 class DCGANDiscriminator(PixelforgeModule):
-    """Stride-2 convs with LeakyReLU(0.2) (BatchNorm after the first) down to 4x4, then one
-    logit.
+    """Stride-2 convs with LeakyReLU(0.2) (BatchNorm after the first) down to the base map (4x4,
+    or 7x7 at 28 px), then one logit.
 
     `spectral_norm`: SN on every layer and no BatchNorm (SNGAN). Class-conditional
-    (num_classes > 0): a projection term <embed(y), h> on the flattened 4x4 features
+    (num_classes > 0): a projection term <embed(y), h> on the flattened base-map features
     (`projection`, default on); `aux_classifier` adds an AC-GAN head and forward then returns
     (logits [N], class_logits [N, K]). `attention` as in the generator.
     """
@@ -439,8 +444,8 @@ class DCGANDiscriminator(PixelforgeModule):
                  num_classes: int = 0, attention: int = 0, spectral_norm: bool = False,
                  projection: bool = True, aux_classifier: bool = False) -> None:
         super().__init__()
-        n = _num_stages(image_size)
-        check_attention(attention, image_size)
+        base, n = geometry(image_size)
+        check_attention(attention, image_size, base=base)
         check_aux_classifier(aux_classifier, num_classes)
         self.num_classes = num_classes
         bias = spectral_norm  # without BatchNorm the convs get their biases back
@@ -455,13 +460,13 @@ class DCGANDiscriminator(PixelforgeModule):
                 layers.append(nn.BatchNorm2d(ch * 2))
             layers.append(nn.LeakyReLU(0.2, True))
             ch, size = ch * 2, size // 2
-        if size == attention:  # 4
+        if size == attention:  # the base map
             layers.append(SelfAttention(ch))
-        layers += [Conv2d(ch, 1, 4, 1, 0, bias=False)]
+        layers += [Conv2d(ch, 1, base, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
         self.head = None
         if num_classes:  # the last conv is the linear term; the head adds projection / AC logits
-            self.head = ProjectionHead(ch * 16, num_classes, linear=False, projection=projection,
+            self.head = ProjectionHead(ch * base**2, num_classes, linear=False, projection=projection,
                                        aux_classifier=aux_classifier)
         init_dcgan_weights(self)
         if spectral_norm:
@@ -471,7 +476,7 @@ class DCGANDiscriminator(PixelforgeModule):
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.head is None:
             return self.net(x).flatten()  # [N] logits
-        h = self.net[:-1](x)  # [N, C, 4, 4]
+        h = self.net[:-1](x)  # [N, C, base, base]
         return self.head(h.flatten(1), labels, self.net[-1](h).flatten())  # [N] (, [N, K])
 
 

@@ -132,19 +132,19 @@ def check_aux_classifier(aux_classifier: bool, num_classes: int) -> None:
                         "(model.num_classes > 0)")
 
 
-def attention_resolutions(image_size: int) -> list[int]:
-    """Feature-map sizes a SelfAttention block can sit at: 4, 8, ..., image_size / 2."""
-    sizes, r = [], 4
+def attention_resolutions(image_size: int, base: int = 4) -> list[int]:
+    """Feature-map sizes a SelfAttention block can sit at: base, 2 base, ..., image_size / 2."""
+    sizes, r = [], base
     while r < image_size:
         sizes.append(r)
         r *= 2
     return sizes
 
 
-def check_attention(attention: int, image_size: int) -> int:
-    """0 (none) or one of attention_resolutions(image_size); anything else is a UserError."""
-    if attention and attention not in attention_resolutions(image_size):
-        allowed = ", ".join(str(r) for r in attention_resolutions(image_size))
+def check_attention(attention: int, image_size: int, base: int = 4) -> int:
+    """0 (none) or one of attention_resolutions(image_size, base); else a UserError."""
+    if attention and attention not in attention_resolutions(image_size, base):
+        allowed = ", ".join(str(r) for r in attention_resolutions(image_size, base))
         raise UserError(f"model.params.attention: {attention} is not a feature-map size of a "
                         f"{image_size}px model; use 0 (none) or one of {allowed}")
     return attention
