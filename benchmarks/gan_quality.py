@@ -33,9 +33,12 @@ Every generator - pixelforge, baseline, untrained, and the real training images 
 `pixelforge.metrics.evaluate_generator` with the same settings on the same real test split at the
 data set's native size (MNIST 28 px, CIFAR-10 32 px): FD, KID, precision and recall in the features
 of the `cnn` extractor trained on the real train split (cached), --n-gen samples. Generators
-trained at another size (the 32 px MNIST configs) have their samples resized to the native size
-(bilinear, antialiased) first. Rows are appended to <out>/results.jsonl (a run already there is
-skipped unless --force) and a markdown table per data set is printed, sorted by FD.
+trained at another size (the power-of-two families' 32 px MNIST configs, examples-dcgan) have their
+samples resized to the native size (bilinear, antialiased) first; a reference row shows what that
+round trip alone costs real images. Rows are appended to <out>/results.jsonl (a run already there
+is skipped; --force reruns every planned run, training included, and deletes its run folder) and
+a markdown table per data set is printed, sorted by FD. Tuning variants: '<config>@key=value,...'
+(see split_name).
 """
 
 from __future__ import annotations
@@ -608,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=None, help="also stop runs after N steps")
     ap.add_argument("--out", default=None, help="default runs/bench/gan_quality")
-    ap.add_argument("--force", action="store_true", help="rerun runs already in results.jsonl")
+    ap.add_argument("--force", action="store_true",
+                    help="rerun every planned run, even those in results.jsonl (retrains them)")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny check: 0.2 CPU-min, 500 samples, mnist, dcgan + both baselines")
     ap.add_argument("--report", action="store_true", help="only print the tables")

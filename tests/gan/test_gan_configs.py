@@ -118,3 +118,16 @@ def test_baseline_rejects_bad_input():
         gan_baselines.train_baseline("nope", torch.zeros(64, 1, 16, 16), budget_minutes=0.01)
     with pytest.raises(UserError, match="64"):
         gan_baselines.train_baseline("wgan-gp-mlp", torch.zeros(10, 1, 16, 16), budget_minutes=0.01)
+
+
+def test_benchmark_run_variants_set_config_fields():
+    """'<config>+<augment>@key=value,...' names a tuning variant: its fields reach the RunConfig."""
+    name = "dcgan-sn+ada@model.params.width=16,train.betas=[0.0,0.9],train.lr_d=1.0e-4"
+    assert gan_quality.split_name(name) == (
+        "dcgan-sn", "ada",
+        {"model.params.width": 16, "train.betas": [0.0, 0.9], "train.lr_d": 1.0e-4})
+    cfg = gan_quality.run_config(gan_quality.DATASETS["mnist"], name, budget=1.0, seed=3)
+    assert cfg.model.params["width"] == 16 and cfg.train.betas == (0.0, 0.9)
+    assert cfg.train.lr_d == 1.0e-4 and cfg.augment.kind == "ada" and cfg.train.seed == 3
+    with pytest.raises(ValueError, match="key=value"):
+        gan_quality.split_name("dcgan@width")
