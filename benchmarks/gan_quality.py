@@ -101,8 +101,9 @@ def config_path(ds: DataSet, config: str) -> Path:
 def split_name(name: str) -> tuple[str, str, dict[str, Any]]:
     """'<config>[+<augment>][@key=value,...]' -> (config, augment or '', {key: value}).
 
-    The @ part sets config fields for a tuning sweep, e.g. 'dcgan-sn@model.params.width=32,train.lr_d=4e-4'
-    (values parsed as YAML); the variant is its own row, named by the whole string."""
+    The @ part sets config fields for a tuning sweep, e.g.
+    'dcgan-sn@model.params.width=32,train.lr_d=4e-4' (values parsed as YAML); the variant is its
+    own row, named by the whole string."""
     import re
 
     import yaml
@@ -127,7 +128,8 @@ def run_config(ds: DataSet, name: str, *, budget: float | None, seed: int, max_s
     overrides = {"data.path": str(ds.path), "data.limit": ds.limit, "train.steps": max_steps,
                  "train.time_budget": budget, "train.budget_clock": "cpu", "train.seed": seed,
                  "train.checkpoint_every": CHECKPOINT_EVERY, "train.keep_checkpoints": 1,
-                 "train.sample_every": 10**9, "train.log_every": 50, "augment.kind": aug or "none", **sets}
+                 "train.sample_every": 10**9, "train.log_every": 50,
+                 "augment.kind": aug or "none", **sets}
     return build_config(load_yaml(path), overrides, source=str(path))
 
 

@@ -382,7 +382,8 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 
 class DCGANGenerator(Generator):
-    """z -> base x base map (4x4 at powers of two, 7x7 at 28 px) -> stride-2 transposed convs, halving width each stage -> tanh.
+    """z -> base x base map (4x4 at powers of two, 7x7 at 28 px) -> stride-2 transposed convs,
+    halving width each stage -> tanh.
 
     Class-conditional (num_classes > 0): a learned class embedding of size latent_dim is
     concatenated to z (so the first layer sees [z, e(y)] and BatchNorm folding still applies).
@@ -466,7 +467,8 @@ class DCGANDiscriminator(PixelforgeModule):
         self.net = nn.Sequential(*layers)
         self.head = None
         if num_classes:  # the last conv is the linear term; the head adds projection / AC logits
-            self.head = ProjectionHead(ch * base**2, num_classes, linear=False, projection=projection,
+            self.head = ProjectionHead(ch * base**2, num_classes, linear=False,
+                                       projection=projection,
                                        aux_classifier=aux_classifier)
         init_dcgan_weights(self)
         if spectral_norm:
