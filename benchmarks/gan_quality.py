@@ -264,7 +264,37 @@ def train_pixelforge(ds: DataSet, spec: dict[str, Any], run_dir: Path) -> dict[s
         row.setdefault("error", "no checkpoint to score")
         return row
     row.update(score(pixelforge.load(run_dir), ds, spec["n_gen"], run_dir))
+    row.update(d_real_accuracy(cfg, ds, latest_checkpoint(run_dir)))
     return row
+
+
+def d_real_accuracy(cfg, ds: DataSet, ckpt: Path | None, n: int = 1000) -> dict[str, float]:
+    """How often a checkpoint's D calls real images real: n it trained on against n held-out test
+    images, un-augmented, in batches of 64 in training mode (as BatchNorm D sees them in training).
+    A wide gap is D memorising its training set, the overfitting DiffAugment and ADA exist to stop
+    (Karras et al. 2020, fig. 1). Empty for losses without a real/fake threshold and conditional Ds."""
+    from pixelforge.checkpoint import STATE_FILE, load_state
+    from pixelforge.data import load_images
+    from pixelforge.losses import GAN_LOSSES
+    from pixelforge.models import MODELS
+
+    m = cfg.model
+    thr = GAN_LOSSES.get(cfg.train.loss)().decision_threshold
+    if thr is None or m.conditional or ckpt is None:
+        return {}
+    d = MODELS.get(m.name).build("discriminator", image_size=m.image_size, channels=m.channels,
+                                 latent_dim=m.latent_dim, **m.params)
+    d.load_state_dict(load_state(ckpt / STATE_FILE)["task"]["D"])
+    d.train()
+    out = {}
+    for key, split in (("d_acc_train", "train"), ("d_acc_heldout", "test")):
+        data = load_images(str(ds.path), image_size=m.image_size, channels=m.channels, split=split,
+                           limit=min(n, ds.limit or n))
+        x = torch.stack([data[i][0] for i in range(len(data))])  # [n, C, H, W] in [-1, 1]
+        with torch.no_grad():
+            logits = torch.cat([d(x[i:i + 64]).float().flatten() for i in range(0, len(x), 64)])
+        out[key] = round((logits > thr).float().mean().item(), 4)
+    return out
 
 
 def _median_log_rate(run_dir: Path) -> float | None:
@@ -450,6 +480,24 @@ def plan(args) -> list[Job]:
     return jobs
 
 
+def diagnose(out: Path, args) -> None:
+    """Add d_real_accuracy to the newest row of each finished pixelforge run that lacks it (its
+    final checkpoint must still be in its run folder); the updated row is appended."""
+    from pixelforge.checkpoint import latest_checkpoint
+
+    for rows in latest(read_rows(out), args).values():
+        for r in rows:
+            if r["kind"] != "pixelforge" or r.get("status") != "ok" or "d_acc_train" in r:
+                continue
+            ds = DATASETS[r["dataset"]]
+            cfg = run_config(ds, r["name"], budget=r["budget_min"], seed=r["seed"])
+            acc = d_real_accuracy(cfg, ds, latest_checkpoint(Path(r["run_dir"])))
+            if acc:
+                print(f"[diagnose] {r['dataset']}/{r['name']}: {acc}", file=sys.stderr)
+                with open(out / "results.jsonl", "a") as fh:
+                    fh.write(json.dumps({**r, **acc}) + "\n")
+
+
 def read_rows(out: Path) -> list[dict[str, Any]]:
     path = out / "results.jsonl"
     if not path.is_file():
@@ -551,9 +599,10 @@ def print_tables(rows: list[dict], args) -> None:
         table.sort(key=lambda r: (r.get("fd") is None, r.get("fd") or 0.0))
         print(f"\n### {name}: {args.budget:g} CPU-minutes per run, {args.n_gen} samples, "
               f"scored at {ds.native} px on the test split\n")
+        d_acc = any("d_acc_train" in r for r in table)  # the overfitting columns, where measured
         print("| run | kind | steps | img/s (CPU) | RSS MiB train / peak | FD | KID | precision | "
-              "recall | notes |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+              f"recall | {'D real acc train / held-out | ' if d_acc else ''}notes |")
+        print(f"|---|---|---:|---:|---:|---:|---:|---:|---:|{'---:|' if d_acc else ''}---|")
         for r in table:
             ref = r["kind"] == "reference"
             label = f"_{r['name']}_" if ref else r["name"]
@@ -567,7 +616,9 @@ def print_tables(rows: list[dict], args) -> None:
                   f"{_f(r.get('img_s_cpu'), '.0f')} | {rss} | "
                   f"{_f(r.get('fd'), '.2f')} | {_f(r.get('kid'), '.3g')} | "
                   f"{_f(r.get('precision'), '.3f')} | {_f(r.get('recall'), '.3f')} | "
-                  f"{'; '.join(notes)} |")
+                  + (f"{_f(r.get('d_acc_train'), '.2f')} / {_f(r.get('d_acc_heldout'), '.2f')} | "
+                     if d_acc else "")
+                  + f"{'; '.join(notes)} |")
         ok = [r for r in table if r.get("status") == "ok" and r.get("fd") is not None]
         best = min((r for r in ok if r["kind"] == "pixelforge"), key=lambda r: r["fd"], default=None)
         ratios = [f"{best['fd'] / b['fd']:.2f} x {b['name']}'s {b['fd']:.2f}" for b in ok
@@ -582,7 +633,9 @@ def print_tables(rows: list[dict], args) -> None:
           "RSS: the worker's peak resident set after training / over its whole life (incl. "
           "scoring). KID: raw units of these features. Italic rows are references: an "
           "untrained dcgan (ceiling), real training images scored as if generated (floor), and "
-          "the same images resized to 32 px and back (the floor of a model trained at 32 px).")
+          "the same images resized to 32 px and back (the floor of a model trained at 32 px). D real "
+          "acc: how often the final D calls real images real, 1000 it trained on / 1000 held-out "
+          "test images (a wide gap: D memorised its training set).")
 
 
 def print_rates(rows: list[dict]) -> None:
@@ -618,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true",
                     help="tiny check: 0.2 CPU-min, 500 samples, mnist, dcgan + both baselines")
     ap.add_argument("--report", action="store_true", help="only print the tables")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="measure D's real accuracy (trained-on vs held-out images) for finished "
+                    "runs recorded without it, append the updated rows, print the tables")
     ap.add_argument("--rates", type=float, default=None, metavar="SECONDS",
                     help="only measure each config's training img/s for SECONDS of CPU time")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -655,7 +711,9 @@ def main(argv: list[str] | None = None) -> int:
             rows += _reap(job, p, run_dir, ru, status, args)
         print_rates(rows)
         return 0
-    if args.report:
+    if args.report or args.diagnose:
+        if args.diagnose:
+            diagnose(out, args)
         print_tables(read_rows(out), args)
         return 0
     missing = {DATASETS[d].path for d in args.datasets if not DATASETS[d].path.is_file()}

@@ -90,6 +90,8 @@ class AugmentConfig(_Section):
     policy: list[Literal["color", "translation", "cutout"]] = Field(
         default_factory=lambda: ["color", "translation", "cutout"])
     small_data: int = Field(5000, ge=0, description="auto switches augmentation on below this")
+    pad: Literal["zero", "reflect"] = Field(
+        "zero", description="what translation shifts in: zero (grey, as DiffAugment) or reflect")
     p: float = Field(0.0, ge=0, le=1, description="ADA: initial augmentation probability")
     ada_target: float = Field(0.6, gt=0, lt=1, description="ADA: target E[sign(D(real))]")
     ada_interval: int = Field(4, ge=1, description="ADA: adjust p every N D steps")

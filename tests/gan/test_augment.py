@@ -96,6 +96,33 @@ def test_translation_moves_a_pixel_by_at_most_an_eighth():
     assert ((out[shifted] == 0).flatten(1).sum(dim=1) > 0).all()
 
 
+def test_reflect_pad_translation_mirrors_the_edge_instead_of_adding_grey():
+    """pad="reflect": the same shifts, but shifted-in pixels mirror the image (no 0 band), so a
+    black-background digit stays on black; the op stays differentiable."""
+    size, n = 16, 32
+    x = torch.full((n, 1, size, size), -1.0)
+    x[:, :, 8, 6] = 1.0
+    zero = DiffAugment(("translation",))(x, _gen(5))
+    out = DiffAugment(("translation",), pad="reflect")(x, _gen(5))
+    assert torch.equal(out.flatten(1).argmax(1), zero.flatten(1).argmax(1))  # same shifts
+    assert set(out.unique().tolist()) == {-1.0, 1.0}  # no grey pixels shifted in
+    ramp = torch.arange(size, dtype=torch.float32).expand(1, 1, size, size).contiguous()
+    moved = DiffAugment(("translation",), pad="reflect")(ramp.repeat(n, 1, 1, 1), _gen(1))
+    def mirrored_shift(d: int) -> torch.Tensor:  # the ramp shifted by d, mirrored at the edges
+        i = (torch.arange(size) - d).abs()
+        return torch.where(i > size - 1, 2 * (size - 1) - i, i).float()
+
+    shifts = [[d for d in range(-2, 3) if torch.equal(row, mirrored_shift(d))]
+              for row in moved[:, 0, 0]]
+    assert all(len(found) == 1 for found in shifts)  # every row is one mirrored shift
+    assert len({found[0] for found in shifts}) > 1  # and the shifts differ
+    y = _images().requires_grad_()
+    DiffAugment(("translation",), pad="reflect")(y, _gen(0)).sum().backward()
+    assert y.grad is not None and y.grad.abs().sum() > 0
+    with pytest.raises(UserError, match="augment.pad"):
+        DiffAugment(("translation",), pad="wrap")
+
+
 def test_cutout_zeros_one_square_of_half_the_side():
     size, n = 16, 64
     out = DiffAugment(("cutout",))(torch.ones(n, 1, size, size), _gen(6))

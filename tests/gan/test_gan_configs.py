@@ -131,3 +131,25 @@ def test_benchmark_run_variants_set_config_fields():
     assert cfg.train.lr_d == 1.0e-4 and cfg.augment.kind == "ada" and cfg.train.seed == 3
     with pytest.raises(ValueError, match="key=value"):
         gan_quality.split_name("dcgan@width")
+
+
+def test_d_real_accuracy_scores_the_final_d_on_trained_and_held_out_reals(tmp_path, tiny_npz,
+                                                                          tiny_overrides):
+    """The overfitting diagnostic of the 1k tables: fractions of n trained-on and n held-out real
+    images the run's last D calls real; nothing for a critic without a real/fake threshold."""
+    from pixelforge.checkpoint import latest_checkpoint
+    from pixelforge.config import build_config
+    from pixelforge.training import train
+
+    ds = gan_quality.DataSet("tiny", str(tiny_npz), 16, 1, 64)  # an absolute file wins over DATA_DIR
+    over = tiny_overrides(tiny_npz, **{"model.name": "dcgan", "model.params": {"width": 8},
+                                       "train.steps": 3, "data.limit": 64})
+    cfg = build_config({}, over)
+    train(cfg, tmp_path / "run", progress=False)
+    ckpt = latest_checkpoint(tmp_path / "run")
+    acc = gan_quality.d_real_accuracy(cfg, ds, ckpt, n=32)
+    assert set(acc) == {"d_acc_train", "d_acc_heldout"}
+    assert all(0.0 <= v <= 1.0 and abs(v * 32 - round(v * 32)) < 0.01 for v in acc.values())
+    critic = build_config({}, {**over, "train.loss": "wasserstein", "gan.gp_weight": 10.0})
+    assert gan_quality.d_real_accuracy(critic, ds, ckpt, n=32) == {}
+    assert gan_quality.d_real_accuracy(cfg, ds, None, n=32) == {}

@@ -34,17 +34,17 @@ def build_augment(cfg_augment, num_images: int | None,
         if num_images is None:
             reason = "augment: off: the number of training images is unknown (augment.kind=auto)"
         elif num_images < c.small_data:
-            augment = DiffAugment(policy)
+            augment = DiffAugment(policy, pad=c.pad)
             reason = f"augment: {augment!r} on: {num_images} images < augment.small_data={c.small_data}"
         else:
             reason = f"augment: off: {num_images} images >= augment.small_data={c.small_data}"
     elif c.kind == "diffaugment":
-        augment = DiffAugment(policy)
+        augment = DiffAugment(policy, pad=c.pad)
         reason = f"augment: {augment!r} on (augment.kind=diffaugment)"
     elif c.kind == "ada":
         ada = AdaController(target=c.ada_target, interval=c.ada_interval, speed_images=c.ada_speed,
                             p=c.p)
-        augment = DiffAugment(policy, p=ada.p)
+        augment = DiffAugment(policy, p=ada.p, pad=c.pad)
         reason = (f"augment: ADA({names}) on (augment.kind=ada): p starts at {ada.p:g}, moves toward "
                   f"E[sign(D(real))]={ada.target:g} every {ada.interval} D steps, by 1 per "
                   f"{ada.speed_images} images")

@@ -8,6 +8,7 @@ with probability p (the ADA setting, Karras et al. 2020); p = 1 is plain DiffAug
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import torch
 
@@ -15,6 +16,7 @@ from pixelforge.errors import UserError
 
 TRANSLATION_RATIO = 1 / 8  # largest shift, as a fraction of the side
 CUTOUT_RATIO = 1 / 2  # side of the cut square, as a fraction of the side
+PADS = ("zero", "reflect")  # what translation shifts in: 0 (DiffAugment's grey), or the mirror image
 
 # An op maps (x [N, C, H, W], fires [N] bool, rng) -> x; samples whose flag is False stay as they are.
 Op = Callable[[torch.Tensor, torch.Tensor, "_Random"], torch.Tensor]
@@ -60,19 +62,31 @@ def _contrast(x: torch.Tensor, fires: torch.Tensor, rng: _Random) -> torch.Tenso
     return (x - mean) * _per_sample(factor, x) + mean
 
 
-def _translation(x: torch.Tensor, fires: torch.Tensor, rng: _Random) -> torch.Tensor:
-    """Shift each image by its own integer (dy, dx), at most 1/8 of the side; vacated pixels are 0."""
+def _reflect(i: torch.Tensor, size: int) -> torch.Tensor:
+    """Indices in [-size + 1, 2 * size - 2] mirrored into [0, size) about the edge pixels."""
+    i = i.abs()
+    return torch.where(i > size - 1, 2 * (size - 1) - i, i)
+
+
+def _translation(x: torch.Tensor, fires: torch.Tensor, rng: _Random,
+                 pad: str = "zero") -> torch.Tensor:
+    """Shift each image by its own integer (dy, dx), at most 1/8 of the side. Vacated pixels are 0
+    (mid-grey in [-1, 1], as in DiffAugment) or, with pad="reflect", the image mirrored at its
+    edge (as in ADA), which adds no border a data set's images never have."""
     n, c, h, w = x.shape
     max_y, max_x = int(h * TRANSLATION_RATIO + 0.5), int(w * TRANSLATION_RATIO + 0.5)
     dy = rng.integers(-max_y, max_y + 1, n) * fires  # [N]
     dx = rng.integers(-max_x, max_x + 1, n) * fires
     rows = torch.arange(h, device=x.device).view(1, h, 1) - dy.view(n, 1, 1)  # source row [N, H, 1]
     cols = torch.arange(w, device=x.device).view(1, 1, w) - dx.view(n, 1, 1)  # source col [N, 1, W]
-    inside = ((rows >= 0) & (rows < h)) & ((cols >= 0) & (cols < w))  # [N, H, W]
-    source = rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)  # flat source index [N, H, W]
+    if pad == "reflect":
+        source = _reflect(rows, h) * w + _reflect(cols, w)  # flat source index [N, H, W]
+    else:
+        inside = ((rows >= 0) & (rows < h)) & ((cols >= 0) & (cols < w))  # [N, H, W]
+        source = rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)
     flat = x.reshape(n, c, h * w)
     moved = flat.gather(2, source.view(n, 1, h * w).expand(n, c, h * w)).view(n, c, h, w)
-    return moved * inside.unsqueeze(1).to(x.dtype)
+    return moved if pad == "reflect" else moved * inside.unsqueeze(1).to(x.dtype)
 
 
 def _cutout(x: torch.Tensor, fires: torch.Tensor, rng: _Random) -> torch.Tensor:
@@ -100,16 +114,22 @@ class DiffAugment:
     """Callable augmentation of float image batches [N, C, H, W] in [-1, 1]; differentiable in x.
 
     Every op is applied per sample with probability `p` (settable, e.g. by an AdaController).
-    All randomness comes from the `generator` passed per call (CPU; None: torch's global RNG).
+    `pad` is what translation shifts in (PADS). All randomness comes from the `generator` passed
+    per call (CPU; None: torch's global RNG).
     """
 
     def __init__(self, policy: Iterable[str] = ("color", "translation", "cutout"),
-                 p: float = 1.0) -> None:
+                 p: float = 1.0, pad: str = "zero") -> None:
         self.policy = tuple(policy)
         unknown = [name for name in self.policy if name not in POLICIES]
         if unknown:
             raise UserError(f"augment.policy: unknown op {unknown[0]!r}; allowed: "
                             f"{', '.join(POLICIES)}")
+        if pad not in PADS:
+            raise UserError(f"augment.pad: unknown {pad!r}; allowed: {', '.join(PADS)}")
+        self.pad = pad
+        self._ops = [partial(op, pad=pad) if op is _translation else op
+                     for name in self.policy for op in POLICIES[name]]
         self.p = p
 
     @property
@@ -130,9 +150,8 @@ class DiffAugment:
             return x
         rng = _Random(generator, x.device)
         out = x
-        for name in self.policy:
-            for op in POLICIES[name]:
-                out = op(out, self._fires(len(x), rng), rng)
+        for op in self._ops:
+            out = op(out, self._fires(len(x), rng), rng)
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             out = out.contiguous(memory_format=torch.channels_last)
         return out
@@ -145,4 +164,5 @@ class DiffAugment:
 
     def __repr__(self) -> str:
         p = "" if self._p == 1.0 else f", p={self._p:.3g}"
-        return f"DiffAugment({', '.join(self.policy)}{p})"
+        pad = "" if self.pad == "zero" else f", pad={self.pad}"
+        return f"DiffAugment({', '.join(self.policy)}{p}{pad})"
