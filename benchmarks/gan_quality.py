@@ -268,6 +268,9 @@ def train_pixelforge(ds: DataSet, spec: dict[str, Any], run_dir: Path) -> dict[s
     return row
 
 
+_REALS: dict[tuple, torch.Tensor] = {}
+
+
 def d_real_accuracy(cfg, ds: DataSet, ckpt: Path | None, n: int = 1000) -> dict[str, float]:
     """How often a checkpoint's D calls real images real: n it trained on against n held-out test
     images, un-augmented, in batches of 64 in training mode (as BatchNorm D sees them in training).
@@ -288,9 +291,12 @@ def d_real_accuracy(cfg, ds: DataSet, ckpt: Path | None, n: int = 1000) -> dict[
     d.train()
     out = {}
     for key, split in (("d_acc_train", "train"), ("d_acc_heldout", "test")):
-        data = load_images(str(ds.path), image_size=m.image_size, channels=m.channels, split=split,
-                           limit=min(n, ds.limit or n))
-        x = torch.stack([data[i][0] for i in range(len(data))])  # [n, C, H, W] in [-1, 1]
+        cache_key = (str(ds.path), m.image_size, m.channels, split, min(n, ds.limit or n))
+        if cache_key not in _REALS:  # loaded once per process (gan_overfit scores many checkpoints)
+            data = load_images(str(ds.path), image_size=m.image_size, channels=m.channels,
+                               split=split, limit=cache_key[-1])
+            _REALS[cache_key] = torch.stack([data[i][0] for i in range(len(data))])  # [n, C, H, W]
+        x = _REALS[cache_key]
         with torch.no_grad():
             logits = torch.cat([d(x[i:i + 64]).float().flatten() for i in range(0, len(x), 64)])
         out[key] = round((logits > thr).float().mean().item(), 4)
