@@ -7,7 +7,8 @@ import pixelforge
 from pixelforge.errors import UserError
 from pixelforge.models import MODELS
 
-SIZES = {"seed-dcgan": [16, 56], "dcgan": [28, 32, 48, 64, 128]}
+SIZES = {"seed-dcgan": [16, 56], "dcgan": [28, 32, 48, 64, 128], "resnet-gan": [28, 32, 48],
+         "stylegan-lite": [28, 32, 48]}  # native sizes b * 2^k, b in 4..7
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS.names() if MODELS.get(n).kind == "gan"])

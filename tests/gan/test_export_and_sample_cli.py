@@ -20,9 +20,9 @@ ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
 
-def _stylegan(num_classes: int = 0) -> StyleGANLiteGenerator:
+def _stylegan(num_classes: int = 0, size: int = 16) -> StyleGANLiteGenerator:
     torch.manual_seed(0)
-    g = StyleGANLiteGenerator(16, 1, 16, num_classes=num_classes, width=4)
+    g = StyleGANLiteGenerator(size, 1, 16, num_classes=num_classes, width=4)
     g.train()
     with torch.no_grad():  # a non-zero w_avg and noise, so truncation and noise are exercised
         g(torch.randn(8, 16), torch.arange(8) % num_classes if num_classes else None)
@@ -39,9 +39,10 @@ def _run_onnx(path, z: torch.Tensor, labels: torch.Tensor | None = None) -> np.n
     return sess.run(["images"], feeds)[0]
 
 
-@pytest.mark.parametrize("num_classes,truncation", [(0, None), (0, 0.7), (5, 0.5)])
-def test_stylegan_lite_onnx_matches_pytorch(tmp_path, num_classes, truncation):
-    g = _stylegan(num_classes)
+@pytest.mark.parametrize("num_classes,truncation,size", [(0, None, 16), (0, 0.7, 16), (5, 0.5, 16),
+                                                         (0, None, 28)])  # 28: a 7 px base map
+def test_stylegan_lite_onnx_matches_pytorch(tmp_path, num_classes, truncation, size):
+    g = _stylegan(num_classes, size)
     path = export_onnx(g, tmp_path / "g.onnx", truncation=truncation)  # traced at batch 1
     assert path == tmp_path / "g.onnx" and path.is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["g.onnx"]  # no temp file left behind
@@ -50,12 +51,12 @@ def test_stylegan_lite_onnx_matches_pytorch(tmp_path, num_classes, truncation):
     with torch.no_grad():
         ref = g.synthesize(z, y, truncation).clamp(-1, 1).numpy()
     out = _run_onnx(path, z, y)
-    assert out.shape == (4, 1, 16, 16)
+    assert out.shape == (4, 1, size, size)
     np.testing.assert_allclose(out, ref, atol=1e-3)
     assert g.training is False and next(g.parameters()).dtype == torch.float32
     inputs, outputs = onnx_signature(path)
     assert inputs == ["z [batch, 16]"] + (["labels [batch]"] if num_classes else [])
-    assert outputs == ["images [batch, 1, 16, 16]"]
+    assert outputs == [f"images [batch, 1, {size}, {size}]"]
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert meta["pixelforge.model"] == "stylegan-lite" and meta["latent_dim"] == "16"
 

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
 from pixelforge.models.layers import (
     ProjectionHead,
@@ -16,22 +15,8 @@ from pixelforge.models.layers import (
     apply_spectral_norm,
     check_attention,
     check_aux_classifier,
+    geometry,
 )
-
-
-def geometry(image_size: int) -> tuple[int, int]:
-    """(base, stages): the smallest feature map (4-7 px) and the number of stride-2 layers from it
-    to image_size, e.g. 32 -> (4, 3), 28 -> (7, 2), 48 -> (6, 3). Native sizes such as MNIST's
-    28 px need no resampling (which blurs digits: the round trip 28 -> 32 -> 28 alone scores FD ~23
-    in the cnn features, docs/benchmarks.md)."""
-    base, stages = image_size, 0
-    while base % 2 == 0 and base // 2 >= 4:
-        base, stages = base // 2, stages + 1
-    if image_size < 16 or base > 7:
-        raise UserError(f"model.image_size: dcgan needs a size >= 16 of the form b * 2^k with b in "
-                        f"4..7, e.g. 28, 32, 48, 64 (got {image_size})")
-    return base, stages
-
 
 # --- CPU fast paths for the small-map layers ---------------------------------------------------
 # On CPU, oneDNN runs the 4x4-kernel stride-2 convolutions whose small side is only a few pixels
@@ -397,7 +382,7 @@ class DCGANGenerator(Generator):
         super().__init__()
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
         self.num_classes = num_classes
-        size, n = geometry(image_size)
+        size, n = geometry(image_size, "dcgan")
         check_attention(attention, image_size, base=size)
         ch = width * 2 ** (n - 1)
         z_in = 2 * latent_dim if num_classes else latent_dim
@@ -445,7 +430,7 @@ class DCGANDiscriminator(PixelforgeModule):
                  num_classes: int = 0, attention: int = 0, spectral_norm: bool = False,
                  projection: bool = True, aux_classifier: bool = False) -> None:
         super().__init__()
-        base, n = geometry(image_size)
+        base, n = geometry(image_size, "dcgan")
         check_attention(attention, image_size, base=base)
         check_aux_classifier(aux_classifier, num_classes)
         self.num_classes = num_classes

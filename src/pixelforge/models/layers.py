@@ -132,6 +132,20 @@ def check_aux_classifier(aux_classifier: bool, num_classes: int) -> None:
                         "(model.num_classes > 0)")
 
 
+def geometry(image_size: int, family: str) -> tuple[int, int]:
+    """(base, stages): the smallest feature map (4-7 px) and the number of x2 stages from it to
+    image_size, e.g. 32 -> (4, 3), 28 -> (7, 2), 48 -> (6, 3). Native sizes such as MNIST's 28 px
+    need no resampling (which blurs digits: the round trip 28 -> 32 -> 28 alone scores FD ~23 in
+    the cnn features, docs/benchmarks.md). `family` names the model in the error."""
+    base, stages = image_size, 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, stages = base // 2, stages + 1
+    if image_size < 16 or base > 7:
+        raise UserError(f"model.image_size: {family} needs a size >= 16 of the form b * 2^k with "
+                        f"b in 4..7, e.g. 28, 32, 48, 64 (got {image_size})")
+    return base, stages
+
+
 def attention_resolutions(image_size: int, base: int = 4) -> list[int]:
     """Feature-map sizes a SelfAttention block can sit at: base, 2 base, ..., image_size / 2."""
     sizes, r = [], base

@@ -1,5 +1,6 @@
 """SNGAN-style residual GAN (Miyato et al. 2018): up-ResBlock G, spectrally normalised down-ResBlock
-D with a projection head (Miyato & Koyama 2018) for class-conditional data; 16-64+ px."""
+D with a projection head (Miyato & Koyama 2018) for class-conditional data; 16-64+ px, any
+b * 2^k with a 4-7 px base map (28 px MNIST without resampling)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
 from pixelforge.models.layers import (
     ConditionalBatchNorm2d,
@@ -18,17 +18,9 @@ from pixelforge.models.layers import (
     apply_spectral_norm,
     check_attention,
     check_aux_classifier,
+    geometry,
     wants_channels_last,
 )
-
-
-def _num_stages(image_size: int) -> int:
-    """x2 stages between the 4x4 base map and image_size."""
-    stages = math.log2(image_size / 4) if image_size > 0 else 0.5
-    if image_size < 16 or not stages.is_integer():
-        raise UserError(f"model.image_size: resnet-gan needs a power of two >= 16 "
-                        f"(got {image_size})")
-    return int(stages)
 
 
 def _norm(bn: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -93,7 +85,7 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(Generator):
-    """z -> linear -> [width, 4, 4] -> up-ResBlocks to image_size -> BN, ReLU, conv3x3, tanh.
+    """z -> linear -> [width, b, b] (b = 4..7, see geometry) -> up-ResBlocks to image_size -> BN, ReLU, conv3x3, tanh.
 
     Class-conditional (num_classes > 0) through conditional BatchNorm in every block.
     `attention`: feature-map size after which a SelfAttention block runs (0: none).
@@ -104,14 +96,14 @@ class ResNetGenerator(Generator):
                  width: int = 128, num_classes: int = 0, attention: int = 0,
                  g_spectral_norm: bool = False) -> None:
         super().__init__()
-        stages = _num_stages(image_size)
-        check_attention(attention, image_size)
+        self.base, stages = geometry(image_size, "resnet-gan")
+        check_attention(attention, image_size, base=self.base)
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
         self.num_classes, self.width = num_classes, width
-        self.linear = nn.Linear(latent_dim, 4 * 4 * width)
+        self.linear = nn.Linear(latent_dim, self.base**2 * width)
         self.blocks = nn.ModuleList([UpBlock(width, width, num_classes) for _ in range(stages)])
-        # attention runs before block attn_at: on the linear layer's 4x4 map (0), block 0's 8x8 (1)...
-        self.attn_at = int(math.log2(attention)) - 2 if attention else -1
+        # attention runs before block attn_at: on the linear layer's base map (0), block 0's (1)...
+        self.attn_at = int(math.log2(attention // self.base)) if attention else -1
         self.attention = SelfAttention(width) if attention else None
         self.bn = nn.BatchNorm2d(width)
         self.out = nn.Conv2d(width, channels, 3, 1, 1)
@@ -122,7 +114,7 @@ class ResNetGenerator(Generator):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if (labels is None) != (self.num_classes == 0):
             raise ValueError("resnet-gan generator: pass labels exactly when num_classes > 0")
-        h = self.linear(z).view(z.shape[0], self.width, 4, 4)  # [N, W, 4, 4]
+        h = self.linear(z).view(z.shape[0], self.width, self.base, self.base)  # [N, W, b, b]
         if wants_channels_last(self.out):
             h = h.contiguous(memory_format=torch.channels_last)
         for i, block in enumerate(self.blocks):
@@ -133,7 +125,7 @@ class ResNetGenerator(Generator):
 
 
 class ResNetDiscriminator(PixelforgeModule):
-    """Down-ResBlocks (the first "optimized") to 4x4, one more block at 4x4, ReLU, global sum
+    """Down-ResBlocks (the first "optimized") to the base map, one more block there, ReLU, global sum
     pooling, then logit = linear(h) (+ <embed(y), h> when class-conditional).
 
     `spectral_norm` (default on) normalises every layer; `projection` uses the labels through the
@@ -145,8 +137,8 @@ class ResNetDiscriminator(PixelforgeModule):
                  num_classes: int = 0, attention: int = 0, spectral_norm: bool = True,
                  projection: bool = True, aux_classifier: bool = False) -> None:
         super().__init__()
-        stages = _num_stages(image_size)
-        check_attention(attention, image_size)
+        base, stages = geometry(image_size, "resnet-gan")
+        check_attention(attention, image_size, base=base)
         check_aux_classifier(aux_classifier, num_classes)
         self.num_classes = num_classes
         blocks: list[nn.Module] = [DownBlock(channels, width, optimized=True)]
@@ -156,7 +148,7 @@ class ResNetDiscriminator(PixelforgeModule):
                 blocks.append(SelfAttention(width))
             blocks.append(DownBlock(width, width))
             size //= 2
-        if size == attention:  # 4
+        if size == attention:  # the base map
             blocks.append(SelfAttention(width))
         blocks.append(DownBlock(width, width, down=False))
         self.blocks = nn.Sequential(*blocks)

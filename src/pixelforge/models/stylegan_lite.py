@@ -12,18 +12,14 @@ from torch import nn
 
 from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
-from pixelforge.models.layers import ProjectionHead, apply_spectral_norm, check_aux_classifier
+from pixelforge.models.layers import (
+    ProjectionHead,
+    apply_spectral_norm,
+    check_aux_classifier,
+    geometry,
+)
 
-SIZES = (16, 32, 64, 128)
 ACT_GAIN = math.sqrt(2.0)  # keeps activation variance through LeakyReLU(0.2) roughly constant
-
-
-def _num_stages(image_size: int) -> int:
-    """Doubling stages from 4x4 to image_size."""
-    if image_size not in SIZES:
-        raise UserError(f"model.image_size: stylegan-lite needs a power of two in 16..128 "
-                        f"(got {image_size})")
-    return int(math.log2(image_size)) - 2
 
 
 def _channels(width: int, res: int, image_size: int) -> int:
@@ -133,18 +129,18 @@ class ToRGB(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """Learned 4x4 constant -> per resolution: [up-conv], conv, toRGB; RGB outputs upsampled and
+    """Learned b x b constant (b = 4..7, see geometry) -> per resolution: [up-conv], conv, toRGB; RGB outputs upsampled and
     summed (StyleGAN2's skip generator), then tanh. Takes one w per style input: ws [N, num_ws, W]."""
 
     def __init__(self, image_size: int, channels: int, w_dim: int, width: int) -> None:
         super().__init__()
-        stages = _num_stages(image_size)
-        ch = _channels(width, 4, image_size)
-        self.const = nn.Parameter(torch.randn(1, ch, 4, 4))
-        self.convs = nn.ModuleList([SynthesisLayer(ch, ch, w_dim, 4, up=False)])
+        base, stages = geometry(image_size, "stylegan-lite")
+        ch = _channels(width, base, image_size)
+        self.const = nn.Parameter(torch.randn(1, ch, base, base))
+        self.convs = nn.ModuleList([SynthesisLayer(ch, ch, w_dim, base, up=False)])
         self.torgbs = nn.ModuleList([ToRGB(ch, channels, w_dim)])
         for s in range(1, stages + 1):
-            res = 4 * 2 ** s
+            res = base * 2**s
             out = _channels(width, res, image_size)
             self.convs.append(SynthesisLayer(ch, out, w_dim, res, up=True))
             self.convs.append(SynthesisLayer(out, out, w_dim, res, up=False))
@@ -154,7 +150,7 @@ class SynthesisNetwork(nn.Module):
         self.num_ws = len(self.convs) + 1
 
     def forward(self, ws: torch.Tensor) -> torch.Tensor:
-        x = self.const.expand(ws.shape[0], -1, -1, -1)  # [N, C, 4, 4]
+        x = self.const.expand(ws.shape[0], -1, -1, -1)  # [N, C, b, b]
         x = self.convs[0](x, ws[:, 0])
         img = self.torgbs[0](x, ws[:, 1])
         for b in range(1, len(self.torgbs)):
@@ -243,7 +239,7 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 class StyleGANLiteDiscriminator(PixelforgeModule):
-    """fromRGB -> residual blocks down to 4x4 -> minibatch stddev -> conv -> dense -> logit; for
+    """fromRGB -> residual blocks down to the b x b base map -> minibatch stddev -> conv -> dense -> logit; for
     class-conditional D a projection term sum(embed(y) * h) (Miyato & Koyama 2018, `projection`)
     and/or an AC-GAN class head (`aux_classifier`)."""
 
@@ -253,7 +249,7 @@ class StyleGANLiteDiscriminator(PixelforgeModule):
         super().__init__()
         _check_width(width)
         check_aux_classifier(aux_classifier, num_classes)
-        stages = _num_stages(image_size)
+        base, stages = geometry(image_size, "stylegan-lite")
         if mbstd_group < 1:
             raise UserError(f"model.params.mbstd_group must be >= 1 (got {mbstd_group})")
         self.num_classes, self.mbstd_group = num_classes, mbstd_group
@@ -261,12 +257,12 @@ class StyleGANLiteDiscriminator(PixelforgeModule):
         self.from_rgb = nn.Conv2d(channels, ch, 1)
         blocks = []
         for s in range(stages, 0, -1):
-            out = _channels(width, 4 * 2 ** (s - 1), image_size)
+            out = _channels(width, base * 2 ** (s - 1), image_size)
             blocks.append(DBlock(ch, out))
             ch = out
         self.blocks = nn.Sequential(*blocks)
         self.conv = nn.Conv2d(ch + 1, ch, 3, padding=1)
-        self.fc = nn.Linear(ch * 16, ch)
+        self.fc = nn.Linear(ch * base**2, ch)
         self.head = ProjectionHead(ch, num_classes, projection=projection,
                                    aux_classifier=aux_classifier)
         if spectral_norm:
@@ -275,7 +271,7 @@ class StyleGANLiteDiscriminator(PixelforgeModule):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = F.leaky_relu(self.from_rgb(x), 0.2)
-        h = self.blocks(h)  # [N, C, 4, 4]
+        h = self.blocks(h)  # [N, C, b, b]
         h = F.leaky_relu(self.conv(minibatch_stddev(h, self.mbstd_group)), 0.2)
         h = F.leaky_relu(self.fc(h.flatten(1)), 0.2)  # [N, C]
         return self.head(h, labels)  # logits [N] (, class logits [N, K])
