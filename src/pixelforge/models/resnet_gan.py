@@ -85,7 +85,8 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(Generator):
-    """z -> linear -> [width, b, b] (b = 4..7, see geometry) -> up-ResBlocks to image_size -> BN, ReLU, conv3x3, tanh.
+    """z -> linear -> [width, b, b] (b = 4..7, see geometry) -> up-ResBlocks to image_size -> BN,
+    ReLU, conv3x3, tanh.
 
     Class-conditional (num_classes > 0) through conditional BatchNorm in every block.
     `attention`: feature-map size after which a SelfAttention block runs (0: none).
@@ -125,8 +126,8 @@ class ResNetGenerator(Generator):
 
 
 class ResNetDiscriminator(PixelforgeModule):
-    """Down-ResBlocks (the first "optimized") to the base map, one more block there, ReLU, global sum
-    pooling, then logit = linear(h) (+ <embed(y), h> when class-conditional).
+    """Down-ResBlocks (the first "optimized") to the base map, one more block there, ReLU, global
+    sum pooling, then logit = linear(h) (+ <embed(y), h> when class-conditional).
 
     `spectral_norm` (default on) normalises every layer; `projection` uses the labels through the
     projection term; `aux_classifier` adds an AC-GAN head and forward then returns

@@ -129,8 +129,9 @@ class ToRGB(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """Learned b x b constant (b = 4..7, see geometry) -> per resolution: [up-conv], conv, toRGB; RGB outputs upsampled and
-    summed (StyleGAN2's skip generator), then tanh. Takes one w per style input: ws [N, num_ws, W]."""
+    """Learned b x b constant (b = 4..7, see geometry) -> per resolution: [up-conv], conv, toRGB;
+    RGB outputs upsampled and summed (StyleGAN2's skip generator), then tanh. Takes one w per
+    style input: ws [N, num_ws, W]."""
 
     def __init__(self, image_size: int, channels: int, w_dim: int, width: int) -> None:
         super().__init__()
