@@ -4,8 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PF     := $(VENV)/bin/pixelforge
 RUN    ?= runs/demo
+THREADS ?= 1
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench bench-jobs install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pixelforge needs Python >= 3.11"'
@@ -16,12 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# THREADS=1 is what the README's demo time was measured with; `make demo THREADS=4` uses more.
 demo: $(VENV)/.installed
 	rm -rf $(RUN)
-	$(PF) train --config configs/demo.yaml --out $(RUN)
-	$(PF) sample $(RUN) --n 64 --seed 0 --out $(RUN)/grid.png
-	$(PF) interpolate $(RUN) --seed-a 1 --seed-b 2 --frames 48 --out $(RUN)/walk.gif
-	$(PF) eval $(RUN) --data default --split test
+	$(PF) --threads $(THREADS) train --config configs/demo.yaml --out $(RUN)
+	$(PF) --threads $(THREADS) sample $(RUN) --n 64 --seed 0 --out $(RUN)/grid.png
+	$(PF) --threads $(THREADS) interpolate $(RUN) --seed-a 1 --seed-b 2 --frames 48 --out $(RUN)/walk.gif
+	$(PF) --threads $(THREADS) eval $(RUN) --data default --split test
 	@echo
 	@echo "demo done:"
 	@echo "  sample grid:   $(RUN)/grid.png"
@@ -35,8 +37,13 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# docs/benchmarks.md: `make bench` makes the throughput table; `make bench-jobs` the table of
+# several jobs on one machine. The quality tables take hours: each names its command above it.
 bench: $(VENV)/.installed
 	$(PY) benchmarks/train_throughput.py
+
+bench-jobs: $(VENV)/.installed
+	$(PY) benchmarks/several_jobs.py
 
 clean:
 	rm -rf runs .pytest_cache

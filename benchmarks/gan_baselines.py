@@ -37,7 +37,9 @@ class FP32Generator(Generator):
     """A baseline generator: samples in fp32 like the recipe it comes from (no bf16 autocast)."""
 
     def generate(self, n: int, seed: int | None = 0, *, precision: str = "fp32", **kw):
-        return super().generate(n, seed, precision=precision, **kw)
+        from pixelforge.pipelines.sampling import generate_images
+
+        return generate_images(self, n, seed, precision=precision, **kw)
 
 
 # --- (a) pytorch/examples DCGAN ----------------------------------------------------------------

@@ -148,7 +148,12 @@ class NativeSize:
         return self.inner.parameters()
 
     def generate(self, n: int, seed: int | None = 0, *, batch_size: int = 256, **kw) -> torch.Tensor:
-        x = self.inner.generate(n, seed=seed, batch_size=batch_size, **kw)  # [N, C, S, S]
+        gen = getattr(self.inner, "generate", None)
+        if gen is None:  # a plain network: the package's sampling loop
+            from pixelforge.pipelines.sampling import generate_images
+
+            gen = lambda n, **a: generate_images(self.inner, n, **a)  # noqa: E731
+        x = gen(n, seed=seed, batch_size=batch_size, **kw)  # [N, C, S, S]
         if x.shape[-1] != self.image_size:
             x = F.interpolate(x.float(), size=(self.image_size, self.image_size), mode="bilinear",
                               antialias=True, align_corners=False).clamp_(-1, 1)
@@ -372,9 +377,9 @@ def measure_rate(spec: dict[str, Any]) -> dict[str, Any]:
         model, batch, prec = b["cls"](size, ds.channels), 64, "fp32"
         step_fn = model.train_step
     else:
+        from pixelforge.core.precision import Precision
         from pixelforge.models import MODELS
         from pixelforge.training import TASKS
-        from pixelforge.training.precision import Precision
 
         cfg = run_config(ds, spec["name"], budget=None, seed=0)
         family = MODELS.get(cfg.model.name)

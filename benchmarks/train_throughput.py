@@ -53,6 +53,16 @@ class _RandomImages:
         return self.images, self.labels
 
 
+def _step_args(task, batch: dict) -> tuple:
+    """train_step's leading arguments: the batch mapping, or (images, labels) for the older
+    signature (and the baseline)."""
+    import inspect
+
+    if len(inspect.signature(task.train_step).parameters) == 2:  # (batch, step)
+        return (batch,)
+    return batch["image"], batch["label"]
+
+
 def _max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -181,8 +191,10 @@ class Worker:
         """A fresh process that only samples, as `pixelforge sample` does (no GANTask)."""
         import torch
 
+        from pixelforge.core.precision import Precision
         from pixelforge.models import MODELS
-        from pixelforge.training.precision import Precision, tune_cpu_allocator
+        from pixelforge.nn.perf import tune_cpu_allocator
+        from pixelforge.pipelines.sampling import generate_images
 
         torch.manual_seed(0)
         g = MODELS.get(spec["model"]).build("generator", image_size=size, channels=channels,
@@ -190,7 +202,7 @@ class Worker:
         self.gen_latent = None
         if spec["mode"] == "as_shipped":
             self.gen_model, self.autocast = g, None
-            self._sample = lambda seed: g.generate(GEN_BATCH, seed=seed)
+            self._sample = lambda seed: generate_images(g, GEN_BATCH, seed=seed)
             return
         # the recommended Generator.generate: allocator tuned once, channels_last, bf16 autocast
         tune_cpu_allocator()
@@ -208,21 +220,22 @@ class Worker:
     def _build_pixelforge(self, spec, size, channels, latent) -> None:
         import torch
 
-        import pixelforge.models.dcgan as dcgan_mod
-        import pixelforge.training.gan as gan_mod
         from pixelforge.config import build_config
+        from pixelforge.core.precision import Precision
         from pixelforge.models import MODELS
+        from pixelforge.nn.perf import PERF, tune_cpu_allocator
         from pixelforge.training.gan import GANTask
-        from pixelforge.training.precision import Precision
 
         if spec.get("gemm") is False:
-            dcgan_mod.GEMM_PATHS = False
+            PERF.gemm_paths = False
         if spec.get("glibc_default_malloc"):
-            gan_mod.TUNE_ALLOCATOR = False
-        for key in ("GEMM_MAX_AREA", "GEMM_WGRAD_MAX_AREA"):  # {"bf16": area} overrides
-            for dt, area in spec.get(key.lower(), {}).items():
+            PERF.tune_allocator = False
+        for key in ("gemm_max_area", "gemm_wgrad_max_area"):  # {"bf16": area} overrides
+            for dt, area in spec.get(key, {}).items():
                 dtype = torch.bfloat16 if dt == "bf16" else torch.float32
-                getattr(dcgan_mod, key)[dtype] = area
+                getattr(PERF, key)[dtype] = area
+        if PERF.tune_allocator:  # what the Trainer's set-up does on CPU
+            tune_cpu_allocator()
         cfg = build_config({}, {"model.name": spec["model"], "model.image_size": size,
                                 "model.channels": channels, "model.latent_dim": latent,
                                 "train.batch_size": BATCH})
@@ -250,9 +263,11 @@ class Worker:
     def _train_one(self) -> None:
         import torch
 
-        real, labels = next(self.batches)
-        real = real.contiguous(memory_format=self.memory_format)
-        out = self.task.train_step(real, labels, self.step)
+        batch = next(self.batches)
+        if not isinstance(batch, dict):  # (images, labels) pairs from an older batch_stream
+            batch = {"image": batch[0], "label": batch[1]}
+        batch["image"] = batch["image"].contiguous(memory_format=self.memory_format)
+        out = self.task.train_step(*_step_args(self.task, batch), self.step)
         torch.stack([v.float() for v in out.values()]).tolist()
         self.step += 1
 
@@ -399,7 +414,7 @@ def _rate(results: list[dict[str, Any]]) -> float:
 def _auto() -> tuple[bool, bool]:
     import torch
 
-    from pixelforge.training.precision import Precision
+    from pixelforge.core.precision import Precision
 
     p = Precision.resolve("auto", "auto", torch.device("cpu"))
     return p.bf16, p.channels_last
@@ -415,7 +430,7 @@ def table_configs() -> list[tuple[str, dict[str, Any]]]:
                 default = (bf16, cl) == auto
                 confs.append((name + (" *" if default else ""),
                               {"kind": "pixelforge", "model": model, "bf16": bf16, "cl": cl}))
-    confs += [("dcgan Generator.generate() as shipped (fp32 NCHW)",
+    confs += [("dcgan generate_images() with its defaults",
                {"kind": "sample", "model": "dcgan", "mode": "as_shipped"}),
               ("dcgan generate, recommended (bf16 autocast, CL, allocator)",
                {"kind": "sample", "model": "dcgan", "mode": "recommended"})]
@@ -541,14 +556,14 @@ def profile_main(steps: int, rows: int, threads: int | None) -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    import pixelforge.models.dcgan as dcgan_mod
+    from pixelforge.nn.perf import PERF
 
     if threads:
         torch.set_num_threads(threads)
     spec = {"kind": "pixelforge", "model": "dcgan", "precision": "auto"}
     w = Worker(spec)
     for gemm in (False, True):
-        dcgan_mod.GEMM_PATHS = gemm
+        PERF.gemm_paths = gemm
         for _ in range(3):
             w._train_one()
         with profile(activities=[ProfilerActivity.CPU]) as prof:

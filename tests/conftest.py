@@ -49,6 +49,7 @@ def _tiny_overrides(data: Path | str, **extra) -> dict:
             "model.latent_dim": 16, "data.path": str(data), "train.batch_size": 16,
             "train.steps": 6, "train.log_every": 1, "train.sample_every": 3,
             "train.checkpoint_every": 3, "train.n_samples": 4, "train.precision": "fp32",
-            "eval.n_generated": 64, "eval.extractor_epochs": 1, "eval.batch_size": 64}
+            "eval.n_generated": 64, "eval.extractor_epochs": 1, "eval.batch_size": 64,
+            "model.recipe": "none"}  # tests pick their settings; no recommended recipe mixes in
     base.update(extra)
     return base

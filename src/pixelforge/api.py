@@ -1,22 +1,22 @@
-"""The one-call Python API: `pixelforge.load(path)` returns a ready generator (or any network)."""
+"""The one-call Python API: `pixelforge.load(path)` returns the checkpoint's inference pipeline.
+
+    pipe = pixelforge.load("runs/mine")          # e.g. a GeneratePipeline
+    images = pipe.generate(16, seed=0)           # [16, C, H, W] in [-1, 1]
+    g = pixelforge.load("runs/mine", component="generator")   # one network
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pixelforge.checkpoint import read_json, resolve_checkpoint
-from pixelforge.errors import UserError
-from pixelforge.models import MODELS, PixelforgeModule
+from pixelforge.pipelines.base import load_pipeline
 
 
-def load(path: str | Path, *, map_location: str = "cpu") -> PixelforgeModule:
-    """Load a network from a run folder (its latest checkpoint) or a checkpoint folder."""
-    ckpt = resolve_checkpoint(path)
-    meta = read_json(ckpt / "config.json").get("_pixelforge")
-    if not isinstance(meta, dict) or "model" not in meta:
-        raise UserError(f"{ckpt / 'config.json'} has no '_pixelforge' section naming the model")
-    family = MODELS.get(meta["model"])
-    role = meta.get("role", "generator")
-    if role not in family.networks:
-        raise UserError(f"{ckpt}: model {family.name!r} has no network with role {role!r}")
-    return family.networks[role].from_pretrained(str(ckpt), map_location=map_location)
+def load(path: str | Path, *, component: str | None = None, map_location: str = "cpu") -> Any:
+    """Load a run folder (its latest checkpoint) or a checkpoint folder.
+
+    Returns the pipeline named in the checkpoint's model_index.json (for a folder holding one
+    network that no pipeline runs, e.g. a discriminator, that network), or with `component`
+    the one network of that name. Every load failure is a UserError naming the file."""
+    return load_pipeline(path, component=component, map_location=map_location)

@@ -19,21 +19,37 @@ class ModelConfig(_Section):
     """Which registered family to build, and its shape."""
 
     name: str = "seed-dcgan"
-    image_size: int = Field(56, ge=8, le=1024)
-    channels: Literal[1, 3] = 1
+    # None = from the data (pixelforge.recipes.resolve_run_config, before training)
+    image_size: int | None = Field(
+        None, ge=8, le=1024, description="unset: the size the family builds nearest the data's")
+    channels: Literal[1, 3] | None = Field(
+        None, description="unset: 3 if the images are colour, else 1")
     latent_dim: int = Field(128, ge=1)
     params: dict[str, Any] = Field(default_factory=dict, description="family-specific options")
     conditional: bool = Field(False, description="class-conditional G and D (needs labelled data)")
+    recipe: Literal["auto", "none"] = Field(
+        "auto", description="auto: unset fields take the family's recommended recipe for the "
+        "data (docs/benchmarks.md); none: plain defaults (the 2016 DCGAN recipe)")
 
 
 class DataConfig(_Section):
     """Where the training images come from (folder, .npz, data set name or 'default')."""
 
     path: str = "default"
+    path_b: str | None = Field(
+        None, description="second image set: paired targets (matched to data.path by file name "
+        "or row) or unpaired set B; unset for paired data = side-by-side input|target images")
     split: Literal["train", "test"] = "train"
     limit: int | None = Field(None, ge=1, description="use only the first N images")
     resize_filter: Literal["bicubic", "bilinear", "lanczos", "nearest"] = "bicubic"
     num_workers: int = Field(0, ge=0)
+    direction: Literal["a2b", "b2a"] = Field(
+        "a2b", description="translation: a2b maps data.path (A) to data.path_b (B); b2a the "
+        "reverse (pix2pix trains that one generator, CycleGAN both)")
+    classes: list[int] | None = Field(
+        None, description="translation: keep only these class labels of data.path (set A)")
+    classes_b: list[int] | None = Field(
+        None, description="translation: keep only these class labels of data.path_b (set B)")
 
 
 class TrainConfig(_Section):
@@ -47,6 +63,9 @@ class TrainConfig(_Section):
     loss: str = Field("non-saturating", description="a registered GAN loss name")
     ema_decay: float = Field(0.999, ge=0, lt=1)
     ema_start: int = Field(0, ge=0, description="step after which the EMA starts averaging")
+    ema_rampup: float | None = Field(
+        0.05, gt=0, description="StyleGAN2 ramp-up: EMA half-life at most this fraction of the "
+        "images seen so far (None: the fixed ema_decay from the start)")
     seed: int = 0
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     channels_last: Literal["auto", "on", "off"] = "auto"
@@ -59,6 +78,9 @@ class TrainConfig(_Section):
     time_budget: float | None = Field(None, gt=0, description="stop after this many minutes")
     budget_clock: Literal["wall", "cpu"] = Field(
         "wall", description="time_budget in wall-clock or process CPU minutes (fair on busy hosts)")
+    init: str | None = Field(
+        None, description="initialise the networks from a run, checkpoint or shipped model name "
+        "(fine-tuning; `pixelforge train --init`)")
 
     @field_validator("loss")
     @classmethod
@@ -86,10 +108,14 @@ class AugmentConfig(_Section):
     """Differentiable augmentation of D's inputs (real and fake) for small data sets."""
 
     kind: Literal["auto", "none", "diffaugment", "ada"] = Field(
-        "auto", description="auto: DiffAugment when the data has fewer than small_data images")
+        "auto", description="auto: translation-only DiffAugment for long runs on small colour "
+        "data sets, where it measured better (docs/gan.md); otherwise off")
     policy: list[Literal["color", "translation", "cutout"]] = Field(
         default_factory=lambda: ["color", "translation", "cutout"])
     small_data: int = Field(5000, ge=0, description="auto switches augmentation on below this")
+    auto_min_steps: int = Field(5000, ge=0, description="auto: only for runs of this many steps")
+    auto_min_minutes: float = Field(
+        20.0, ge=0, description="auto: and, with train.time_budget, of this many minutes")
     pad: Literal["zero", "reflect"] = Field(
         "zero", description="what translation shifts in: zero (grey, as DiffAugment) or reflect")
     p: float = Field(0.0, ge=0, le=1, description="ADA: initial augmentation probability")
@@ -123,6 +149,48 @@ class EvalConfig(_Section):
     seed: int = 12345
 
 
+class RestoreConfig(_Section):
+    """Restoration training (kinds denoise, upscale, inpaint): degradations, masks and losses."""
+
+    degradation: str = Field(
+        "blind", description="denoise input: noise:SIGMA, jpeg:Q, blur:S or blind (sigma 0-50, "
+        "JPEG 30-95, mild blur); upscale always uses bicubic:<model scale>")
+    masks: list[Literal["thin", "medium", "thick"]] = Field(
+        default_factory=lambda: ["thin", "medium", "thick"],
+        description="inpaint: LaMa mask protocols drawn uniformly per training crop")
+    pixel_loss: Literal["l1", "l2"] = "l1"
+    hole_weight: float = Field(6.0, ge=0, description="inpaint: L1 weight inside the hole")
+    adv_weight: float = Field(0.0, ge=0, description="adversarial loss weight (0: no adversary)")
+    feature_weight: float = Field(
+        0.0, ge=0, description="feature-matching loss weight in the cnn extractor's features")
+    patches_per_image: int = Field(
+        2000, ge=1, description="seeded crops per photo in one pass over the data")
+
+
+class TranslationConfig(_Section):
+    """Image translation training (pix2pix, CycleGAN): pairs, loss weights, pool, jitter, lr decay."""
+
+    pairs: Literal["data", "gray"] = Field(
+        "data", description="pix2pix pairs: data (data.path + data.path_b, or A|B images) or gray "
+        "(input = BT.601 luma of each data.path photo, made on the fly: colourisation)")
+    lambda_l1: float = Field(100.0, ge=0, description="pix2pix: weight of L1 to the target")
+    adv_weight: float = Field(
+        1.0, ge=0, description="weight of the adversarial loss (0: no discriminator, the "
+        "L1-only / cycle-only baseline)")
+    lambda_cycle: float = Field(10.0, ge=0, description="CycleGAN: cycle-consistency weight")
+    lambda_identity: float = Field(
+        0.5, ge=0, description="CycleGAN: identity loss weight, times lambda_cycle (0: off)")
+    pool_size: int = Field(50, ge=0, description="past fakes kept per discriminator (0: no pool)")
+    jitter: bool = Field(
+        False, description="resize to 1.12x, random crop back, random flip (same for a pair)")
+    crop: Literal["center", "random"] = Field(
+        "center", description="pairs gray: one centre crop per photo, or random square crops "
+        "of 1/2 to all of the shorter side (resized to model.image_size)")
+    decay_start: float = Field(
+        0.5, ge=0, le=1, description="fraction of train.steps after which the learning rates "
+        "fall linearly to 0 (1: constant)")
+
+
 class RunConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -131,6 +199,8 @@ class RunConfig(_Section):
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    restore: RestoreConfig = Field(default_factory=RestoreConfig)
+    translation: TranslationConfig = Field(default_factory=TranslationConfig)
 
 
 def _format_error(err: ValidationError, source: str) -> str:
@@ -173,12 +243,36 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+_MAX_YAML_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node | None, memo: dict[int, int] | None = None) -> int:
+    """Values a composed YAML document holds once aliases are expanded (guards alias bombs)."""
+    if node is None:
+        return 0
+    memo = {} if memo is None else memo
+    if id(node) not in memo:
+        memo[id(node)] = 1  # a recursive alias counts once instead of looping
+        kids = node.value if isinstance(node, yaml.SequenceNode) else (
+            [x for pair in node.value for x in pair] if isinstance(node, yaml.MappingNode) else [])
+        memo[id(node)] = 1 + sum(_expanded_size(k, memo) for k in kids)
+    return memo[id(node)]
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"config file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        text = p.read_bytes().decode("utf-8")
+        if _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader)) > _MAX_YAML_NODES:
+            raise UserError(f"config file {p} expands to more than {_MAX_YAML_NODES} values "
+                            "(YAML aliases nested too deep); write the values out")
+        data = yaml.safe_load(text) or {}
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config file {p} is not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise UserError(f"config file {p} is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise UserError(f"config file {p} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):

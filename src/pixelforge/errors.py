@@ -1,4 +1,4 @@
-"""Exceptions that mean "the user's input is wrong": the CLI prints one line and exits 2."""
+"""Exceptions the CLI maps to exit codes: UserError 2, TrainingDiverged 1, CommandInterrupted 130."""
 
 
 class UserError(Exception):
@@ -7,3 +7,7 @@ class UserError(Exception):
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the loss."""
+
+
+class CommandInterrupted(Exception):
+    """Ctrl-C, after whatever could be saved was saved; the message says what and how to go on."""

@@ -101,6 +101,7 @@ def test_refuses_to_overwrite_a_run(tmp_path, tiny_npz, tiny_overrides, capsys):
     assert main(["train", "--out", str(run), "--quiet", "--resume", "--steps", "2"]) == 0
 
 
+@pytest.mark.slow
 def test_console_script_runs_as_a_process(tmp_path):
     """The installed entry point: real exit codes, stderr without traceback."""
     exe = [sys.executable, "-m", "pixelforge.cli.main"]
@@ -133,4 +134,4 @@ def test_train_on_an_image_folder_with_a_corrupt_file(tmp_path, caplog):
     assert code == 0
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and "1 of 21" in skipped[0] and "broken.jpg" in skipped[0]
-    assert (run / "checkpoints" / "step-0000002" / "model.safetensors").is_file()
+    assert list((run / "checkpoints" / "step-0000002").rglob("model.safetensors"))

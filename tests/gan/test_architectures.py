@@ -1,5 +1,5 @@
 """GAN architectures: dcgan and resnet-gan variants (conditional, AC-GAN, attention, spectral norm)
-and the blocks in models/layers.py."""
+and the blocks in nn/layers.py."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from torch import nn
 import pixelforge
 from pixelforge.errors import UserError
 from pixelforge.models import MODELS
-from pixelforge.models.layers import (
+from pixelforge.nn.layers import (
     ConditionalBatchNorm2d,
     ProjectionHead,
     SelfAttention,
     apply_spectral_norm,
     spectral_norm_weights,
 )
+from pixelforge.pipelines.sampling import generate_images
 
 FAMILIES = ["dcgan", "resnet-gan"]
 VARIANTS = {
@@ -100,9 +101,10 @@ def test_save_load_roundtrip(tmp_path, name, variant):
     g.save_pretrained(tmp_path / "g")
     d.save_pretrained(tmp_path / "d")
     loaded, same = pixelforge.load(tmp_path / "g"), type(g).from_pretrained(str(tmp_path / "g"))
-    assert type(loaded) is type(g) and loaded.num_classes == g.num_classes
-    a = g.generate(8, seed=3)
-    assert torch.equal(a, loaded.generate(8, seed=3)) and torch.equal(a, same.generate(8, seed=3))
+    assert type(loaded.generator) is type(g) and loaded.generator.num_classes == g.num_classes
+    a = generate_images(g, 8, seed=3)
+    assert torch.equal(a, loaded.generate(8, seed=3))
+    assert torch.equal(a, generate_images(same, 8, seed=3))
     d2 = pixelforge.load(tmp_path / "d")
     d.eval()
     x, y = torch.rand(3, 3, 16, 16) * 2 - 1, labels_for(g, 3)
@@ -113,22 +115,23 @@ def test_save_load_roundtrip(tmp_path, name, variant):
 @pytest.mark.parametrize("name", FAMILIES)
 def test_labels_in_generate(name):
     g, _ = build(name, num_classes=10)
-    seven = g.generate(4, seed=1, labels=7, precision="fp32")
+    seven = generate_images(g, 4, seed=1, labels=7, precision="fp32")
     assert seven.shape == (4, 3, 16, 16)
-    per_image = g.generate(4, seed=1, labels=[7, 7, 7, 7], precision="fp32")
+    per_image = generate_images(g, 4, seed=1, labels=[7, 7, 7, 7], precision="fp32")
     assert torch.equal(seven, per_image)
     with pytest.raises(UserError, match="out of range"):
-        g.generate(2, labels=10)
+        generate_images(g, 2, labels=10)
     uncond, _ = build(name)
     with pytest.raises(UserError, match="not class-conditional"):
-        uncond.generate(2, labels=7)
+        generate_images(uncond, 2, labels=7)
     with pytest.raises(ValueError, match="labels"):
         g(torch.randn(2, 8))  # a conditional G called without labels
 
 
 def test_dcgan_class_embedding_changes_images():
     g, _ = build("dcgan", num_classes=10)
-    assert not torch.equal(g.generate(2, seed=1, labels=7), g.generate(2, seed=1, labels=2))
+    seven, two = (generate_images(g, 2, seed=1, labels=k) for k in (7, 2))
+    assert not torch.equal(seven, two)
 
 
 @pytest.mark.parametrize("variant", ["uncond", "proj", "attn", "ac+attn+sn"])
@@ -268,25 +271,26 @@ def test_projection_head_formula():
 def test_dcgan_gemm_routes_match_stock_convolutions(monkeypatch, size, route):
     """The CPU GEMM routes (whole layer, or weight gradient only) give the stock layers' outputs
     and gradients, at a power-of-two size and at 28 px (7x7 base map, odd small sides)."""
-    from pixelforge.models import dcgan
+    from pixelforge.nn import gemm
+    from pixelforge.nn.perf import PERF
 
     g, d = build("dcgan", size, channels=1, spectral_norm=False)
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     z = torch.randn(6, 8)
     calls = []
-    real_run_gemm = dcgan._run_gemm
+    real_run_gemm = gemm._run_gemm
 
     def counted(fn, *args):
         calls.append(args[-1])  # `full`
         return real_run_gemm(fn, *args)
 
-    monkeypatch.setattr(dcgan, "_run_gemm", counted)
+    monkeypatch.setattr(gemm, "_run_gemm", counted)
 
-    def run(gemm: bool):
-        monkeypatch.setattr(dcgan, "GEMM_PATHS", gemm)
+    def run(paths: bool):
+        monkeypatch.setattr(PERF, "gemm_paths", paths)
         # fp32 takes the routes wherever they apply (every map size), so both are exercised
-        monkeypatch.setitem(dcgan.GEMM_MAX_AREA, torch.float32, 10**6 if route == "full" else 0)
-        monkeypatch.setitem(dcgan.GEMM_WGRAD_MAX_AREA, torch.float32, 10**6)
+        monkeypatch.setitem(PERF.gemm_max_area, torch.float32, 10**6 if route == "full" else 0)
+        monkeypatch.setitem(PERF.gemm_wgrad_max_area, torch.float32, 10**6)
         for net in (g, d):
             net.zero_grad(set_to_none=True)
         x = g(z)
@@ -302,3 +306,34 @@ def test_dcgan_gemm_routes_match_stock_convolutions(monkeypatch, size, route):
     assert torch.allclose(x0, x1, atol=1e-5) and torch.allclose(o0, o1, atol=1e-4)
     for a, b in zip(g0, g1, strict=True):
         assert torch.allclose(a, b, rtol=1e-3, atol=1e-4), float((a - b).abs().max())
+
+
+def test_shared_weight_casts_cast_each_weight_once_per_block():
+    """Inside shared_weight_casts() a weight is cast to bf16 once (the D step's real and fake
+    passes share it); outside, and after the block, every call casts afresh."""
+    from pixelforge.nn import gemm
+
+    w = torch.randn(8, 4, 4, 4, requires_grad=True)
+    assert gemm._cast(w, torch.bfloat16) is not gemm._cast(w, torch.bfloat16)
+    with gemm.shared_weight_casts():
+        a = gemm._cast(w, torch.bfloat16)
+        with gemm.shared_weight_casts():  # nested blocks share the outer cache
+            assert gemm._cast(w, torch.bfloat16) is a
+        assert gemm._cast(w, torch.bfloat16) is a and a.dtype == torch.bfloat16
+    assert gemm._cast(w, torch.bfloat16) is not a
+
+
+def test_perf_settings_switch_and_reset():
+    """PERF holds the GEMM switches (no module globals); reset() restores the measured defaults."""
+    from pixelforge.nn.perf import PERF, PerfSettings
+
+    defaults = PerfSettings()
+    assert defaults.gemm_max_area[torch.bfloat16] == 16 and defaults.gemm_paths
+    try:
+        PERF.gemm_paths, PERF.tune_allocator = False, False
+        PERF.gemm_wgrad_max_area[torch.bfloat16] = 1
+        assert PERF != defaults
+    finally:
+        PERF.reset()
+    assert PERF == defaults
+    assert PerfSettings().gemm_max_area is not PerfSettings().gemm_max_area  # no shared dicts

@@ -225,16 +225,34 @@ def test_ada_state_round_trip_resumes_exactly():
         b.load_state_dict({**state, "p": 2.0})
 
 
-def test_build_augment_auto_both_ways_and_reason():
+def test_build_augment_auto_follows_the_measurements():
+    """auto = translation-only DiffAugment, only where docs/benchmarks.md measured it paying:
+    fewer than small_data colour images, a run of >= auto_min_steps steps (and >= 20 minutes when
+    a time budget caps it). Digits, short runs and big data sets stay un-augmented."""
     msgs: list[str] = []
-    aug, ada, reason = build_augment(AugmentConfig(), 1000, msgs.append)
-    assert isinstance(aug, DiffAugment) and aug.p == 1.0 and ada is None
-    assert reason == ("augment: DiffAugment(color, translation, cutout) on: 1000 images < "
-                      "augment.small_data=5000")
-    assert msgs == [reason]
-    aug, ada, reason = build_augment(AugmentConfig(small_data=500), 1000, None)
+    aug, ada, reason = build_augment(AugmentConfig(), 1000, msgs.append, channels=3, steps=10_000)
+    assert isinstance(aug, DiffAugment) and aug.policy == ("translation",) and aug.p == 1.0
+    assert ada is None and msgs == [reason]
+    assert reason == ("augment: DiffAugment(translation) on (augment.kind=auto): 1000 colour "
+                      "images < augment.small_data=5000, a run of 10000 steps")
+    off = {  # what turns it off, and the reason it gives
+        "grayscale": (dict(channels=1, steps=10_000), "grayscale data"),
+        "short run": (dict(channels=3, steps=2000), "2000 steps < augment.auto_min_steps=5000"),
+        "short budget": (dict(channels=3, steps=10_000, time_budget=10),
+                         "train.time_budget=10 min < augment.auto_min_minutes=20"),
+        "unknown": (dict(channels=3), "a run of None steps"),
+    }
+    for case, (kw, why) in off.items():
+        aug, ada, reason = build_augment(AugmentConfig(), 1000, None, **kw)
+        assert aug is None and ada is None, case
+        assert reason.startswith("augment: off (augment.kind=auto)") and why in reason, case
+    aug, _, reason = build_augment(AugmentConfig(), 1000, None, channels=3, steps=10_000,
+                                   time_budget=30)
+    assert aug is not None
+    aug, ada, reason = build_augment(AugmentConfig(small_data=500), 1000, None, channels=3,
+                                     steps=10_000)
     assert aug is None and ada is None
-    assert reason == "augment: off: 1000 images >= augment.small_data=500"
+    assert reason == "augment: off (augment.kind=auto): 1000 images >= augment.small_data=500"
 
 
 def test_build_augment_explicit_kinds(caplog):

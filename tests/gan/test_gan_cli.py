@@ -41,4 +41,14 @@ def test_small_data_switches_diffaugment_on_and_says_so(tmp_path, tiny_npz, caps
         assert main(["train", "--out", str(run), "--quiet", "--data.path", str(tiny_npz),
                      "--model.image_size", "16", "--model.latent_dim", "16", "--train.steps", "2",
                      "--train.batch_size", "16", "--train.precision", "fp32"]) == 0
-    assert "DiffAugment(color, translation, cutout) on: 512 images < augment.small_data=5000" in caplog.text
+    # augment.kind auto follows docs/gan.md's measurements: off for digits and short runs ...
+    assert "augment: off (augment.kind=auto): grayscale data" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pixelforge"):
+        assert main(["train", "--out", str(tmp_path / "colour"), "--quiet", "--data.path",
+                     str(tiny_npz), "--model.image_size", "16", "--model.channels", "3",
+                     "--model.latent_dim", "16", "--train.steps", "2", "--augment.auto_min_steps",
+                     "2", "--train.batch_size", "16", "--train.precision", "fp32"]) == 0
+    # ... and translation-only DiffAugment for a small colour set trained long enough
+    assert ("DiffAugment(translation) on (augment.kind=auto): 512 colour images < "
+            "augment.small_data=5000, a run of 2 steps") in caplog.text

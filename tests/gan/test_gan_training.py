@@ -11,12 +11,12 @@ import torch
 
 from pixelforge.checkpoint import latest_checkpoint, load_state
 from pixelforge.config import build_config
+from pixelforge.core.precision import Precision
 from pixelforge.errors import TrainingDiverged
 from pixelforge.models import MODELS
 from pixelforge.training import train
 from pixelforge.training.gan import GANTask
 from pixelforge.training.health import HealthMonitor
-from pixelforge.training.precision import Precision
 
 
 def _logs(run):
@@ -58,9 +58,9 @@ def test_n_critic_updates_g_once_per_n_d_steps(tiny_npz, tiny_overrides):
     real = torch.rand(16, 1, 16, 16) * 2 - 1
     g0 = [p.detach().clone() for p in task.G.parameters()]
     for step in range(2):
-        task.train_step(real, torch.zeros(16, dtype=torch.long), step)
+        task.train_step({"image": real, "label": torch.zeros(16, dtype=torch.long)}, step)
     assert all(torch.equal(a, b) for a, b in zip(g0, task.G.parameters(), strict=True))
-    task.train_step(real, torch.zeros(16, dtype=torch.long), 2)
+    task.train_step({"image": real, "label": torch.zeros(16, dtype=torch.long)}, 2)
     assert not all(torch.equal(a, b) for a, b in zip(g0, task.G.parameters(), strict=True))
     steps_d = {int(s["step"]) for s in task.opt_d.state.values()}
     steps_g = {int(s["step"]) for s in task.opt_g.state.values()}
@@ -69,7 +69,8 @@ def test_n_critic_updates_g_once_per_n_d_steps(tiny_npz, tiny_overrides):
 
 def test_weight_clipping_is_applied_after_each_d_step(tiny_npz, tiny_overrides):
     task = _task(tiny_npz, tiny_overrides, **{"train.loss": "wasserstein", "gan.clip_weights": 0.005})
-    task.train_step(torch.rand(16, 1, 16, 16) * 2 - 1, torch.zeros(16, dtype=torch.long), 0)
+    task.train_step({"image": torch.rand(16, 1, 16, 16) * 2 - 1,
+                     "label": torch.zeros(16, dtype=torch.long)}, 0)
     assert max(p.abs().max().item() for p in task.D.parameters()) <= 0.005
 
 
@@ -170,8 +171,8 @@ def test_nan_rolls_back_when_configured(tmp_path, tiny_npz, tiny_overrides, monk
     real_step = GANTask.train_step
     hit = {"done": False}
 
-    def poisoned(self, real, labels, step):
-        out = real_step(self, real, labels, step)
+    def poisoned(self, batch, step):
+        out = real_step(self, batch, step)
         if step == 4 and not hit["done"]:
             hit["done"] = True
             out["loss_d"] = torch.tensor(float("nan"))

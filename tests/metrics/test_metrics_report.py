@@ -45,3 +45,15 @@ def test_concurrent_writers_never_interleave(tmp_path):
     records = read_metrics(tmp_path)
     assert len(records) == 200
     assert sorted(r["value"] for r in records if r["metric"] == "m2") == list(range(50))
+
+
+def test_broken_lines_are_skipped_with_a_warning(tmp_path, caplog):
+    append_metrics(tmp_path, {"metric": "fd", "value": 1.0})
+    with open(tmp_path / METRICS_FILE, "ab") as fh:
+        fh.write(b'{"metric": "kid", "val\n[1, 2]\n\xff\xfe garbage\n')
+    append_metrics(tmp_path, {"metric": "kid", "value": 2.0})
+    with caplog.at_level("WARNING", logger="pixelforge.metrics"):
+        records = read_metrics(tmp_path)
+    assert [(r["metric"], r["value"]) for r in records] == [("fd", 1.0), ("kid", 2.0)]
+    assert [m for m in caplog.messages if "line 2 is not a JSON record" in m]
+    assert len([m for m in caplog.messages if "skipped" in m]) == 3

@@ -37,3 +37,20 @@ def test_step_generator_is_pure():
     b = torch.randn(4, generator=step_generator(5, 10, 0))
     c = torch.randn(4, generator=step_generator(5, 10, 1))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_global_batch_is_the_same_for_any_number_of_processes():
+    """Two processes with batch B see, together, the images and noise of one process with 2B
+    (the basis of test_distributed's 2 x B == 1 x 2B comparison)."""
+    from pixelforge.training.sampler import global_randn
+
+    one = StepBatchSampler(64, 16, seed=4)
+    two = [StepBatchSampler(64, 8, seed=4, rank=r, world=2) for r in range(2)]
+    for step in range(6):
+        assert torch.equal(one.indices(step), torch.cat([s.indices(step) for s in two]))
+        z1 = global_randn(16, 5, seed=4, step=step, rank=0, world=1, stream=0)
+        z2 = [global_randn(8, 5, seed=4, step=step, rank=r, world=2, stream=0) for r in range(2)]
+        assert torch.equal(z1, torch.cat(z2))
+    # one process: exactly the per-step stream's own draw, as before global_randn existed
+    assert torch.equal(global_randn(3, 4, seed=1, step=2, rank=0, world=1, stream=5),
+                       torch.randn(3, 4, generator=step_generator(1, 2, 0, 5)))

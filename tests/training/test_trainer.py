@@ -21,8 +21,12 @@ def test_trains_and_writes_run_folder(tmp_path, tiny_npz, tiny_overrides):
     res = train(build_config({}, tiny_overrides(tiny_npz)), run, progress=False)
     assert res.step == 6
     assert res.checkpoint == run / "checkpoints" / "step-0000006"
-    for f in ("config.json", "model.safetensors", "training_state.safetensors", "meta.json"):
+    for f in ("model_index.json", "generator/config.json", "generator/model.safetensors",
+              "training_state.safetensors", "meta.json"):
         assert (res.checkpoint / f).is_file(), f
+    index = json.loads((res.checkpoint / "model_index.json").read_text())
+    assert (index["model"], index["kind"], index["pipeline"]) == ("seed-dcgan", "gan", "generate")
+    assert index["components"] == {"generator": "generator"}
     assert (run / "config.yaml").is_file()
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-0000003.png", "step-0000006.png"]
     assert list((run / "tensorboard").iterdir())
@@ -64,10 +68,10 @@ def test_ctrl_c_saves_and_resumes(tmp_path, tiny_npz, tiny_overrides, monkeypatc
     run = tmp_path / "run"
     real_step = GANTask.train_step
 
-    def interrupting(self, real, labels, step):
+    def interrupting(self, batch, step):
         if step == 4:
             raise KeyboardInterrupt
-        return real_step(self, real, labels, step)
+        return real_step(self, batch, step)
 
     monkeypatch.setattr(GANTask, "train_step", interrupting)
     with pytest.raises(Interrupted) as info:
@@ -83,8 +87,8 @@ def test_nan_stops_with_step_and_keeps_last_good(tmp_path, tiny_npz, tiny_overri
     run = tmp_path / "run"
     real_step = GANTask.train_step
 
-    def poisoned(self, real, labels, step):
-        out = real_step(self, real, labels, step)
+    def poisoned(self, batch, step):
+        out = real_step(self, batch, step)
         if step == 4:
             out["loss_d"] = torch.tensor(float("nan"))
         return out
@@ -96,10 +100,39 @@ def test_nan_stops_with_step_and_keeps_last_good(tmp_path, tiny_npz, tiny_overri
     assert not (run / "checkpoints" / "step-0000005").exists()
 
 
-def test_too_little_data_is_user_error(tmp_path, tiny_npz, tiny_overrides):
-    cfg = build_config({}, tiny_overrides(tiny_npz, **{"data.limit": 8}))
-    with pytest.raises(UserError, match="fewer than one batch"):
-        train(cfg, tmp_path / "r", progress=False)
+def test_small_folder_trains_with_the_batch_capped(tmp_path, tiny_npz, tiny_overrides, caplog):
+    """Issue 12 item 8: 40 images with train.batch_size 64 train; the batch is capped at the data
+    size with a warning saying so, and the capped size is what the run's config records."""
+    import logging
+
+    import numpy as np
+    import yaml
+    from PIL import Image
+
+    folder = tmp_path / "forty"
+    folder.mkdir()
+    digits = np.load(tiny_npz)["x_train"][:40, :, :, 0]
+    for i, d in enumerate(digits):
+        Image.fromarray(d).save(folder / f"{i:02d}.png")
+    ov = tiny_overrides(folder, **{"train.batch_size": 64, "train.steps": 3,
+                                   "train.checkpoint_every": 3})
+    seen = []
+    real_step = GANTask.train_step
+
+    def recording(self, batch, step):
+        seen.append(batch["image"].shape[0])
+        return real_step(self, batch, step)
+
+    GANTask.train_step = recording
+    try:
+        with caplog.at_level(logging.WARNING, logger="pixelforge.train"):
+            res = train(build_config({}, ov), tmp_path / "run", progress=False)
+    finally:
+        GANTask.train_step = real_step
+    assert res.step == 3 and seen == [40, 40, 40]
+    assert "40 images, fewer than one batch" in caplog.text and "capped at 40" in caplog.text
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["train"]["batch_size"] == 40
 
 
 @pytest.mark.parametrize("name,size", [("dcgan", 16), ("seed-dcgan", 16)])

@@ -5,6 +5,7 @@ import torch
 
 from pixelforge.errors import UserError
 from pixelforge.models import MODELS, Generator
+from pixelforge.pipelines.sampling import generate_images
 
 VAE_FAMILIES = [n for n in MODELS.names() if MODELS.get(n).kind in ("vae", "vae-gan")]
 
@@ -30,7 +31,7 @@ def test_encode_decode_round_trip_shapes(name, arch, size, channels, likelihood)
     assert out.shape == img.shape == (5, channels, size, size)
     assert img.min() >= -1 and img.max() <= 1
     assert m.recon_nll(out, x).shape == (5,)
-    a, b = m.generate(4, seed=3), m.generate(4, seed=3)
+    a, b = generate_images(m, 4, seed=3), generate_images(m, 4, seed=3)
     assert a.shape == (4, channels, size, size) and torch.equal(a, b)
 
 
@@ -68,7 +69,7 @@ def test_unknown_param_is_rejected_by_family():
 
 
 def test_vae_gan_discriminator_spectral_norm():
-    from pixelforge.models.layers import spectral_norm_weights
+    from pixelforge.nn.layers import spectral_norm_weights
 
     fam = MODELS.get("vae-gan")
     plain = fam.build("discriminator", image_size=16, channels=1, disc_width=8,

@@ -13,13 +13,19 @@ __all__ = ["POLICIES", "AdaController", "DiffAugment", "build_augment"]
 Log = logging.Logger | Callable[[str], object] | None
 
 
-def build_augment(cfg_augment, num_images: int | None,
-                  log: Log = None) -> tuple[DiffAugment | None, AdaController | None, str]:
+def build_augment(cfg_augment, num_images: int | None, log: Log = None, *,
+                  channels: int | None = None, steps: int | None = None,
+                  time_budget: float | None = None
+                  ) -> tuple[DiffAugment | None, AdaController | None, str]:
     """Resolve an AugmentConfig into (augment or None, ADA controller or None, one-line reason).
 
-    `auto` turns DiffAugment on when the training data has fewer than `small_data` images;
-    `ada` starts at `p` and lets an AdaController move it. The reason is also sent to `log`
-    (a logger's info, or any callable taking a string) when one is given.
+    `auto` follows the project's measurements (docs/benchmarks.md, "Targets and
+    recommendations"): translation-only DiffAugment paid on 1k colour images in runs of 5000+
+    steps / 25-30 CPU-minutes (0.45-0.70x FD, three seeds) and lost or tied in shorter runs and on
+    digits. So auto turns it on only for fewer than `small_data` colour images (`channels` 3) in
+    a run of at least `auto_min_steps` steps (`steps`) and, when a `time_budget` (minutes) caps
+    it, `auto_min_minutes`. `ada` starts at `p` and lets an AdaController move it. The reason is
+    also sent to `log` (a logger's info, or any callable taking a string) when one is given.
     """
     c = cfg_augment
     policy = tuple(c.policy)
@@ -31,13 +37,11 @@ def build_augment(cfg_augment, num_images: int | None,
     elif not policy:
         reason = f"augment: off: augment.policy is empty (augment.kind={c.kind})"
     elif c.kind == "auto":
-        if num_images is None:
-            reason = "augment: off: the number of training images is unknown (augment.kind=auto)"
-        elif num_images < c.small_data:
-            augment = DiffAugment(policy, pad=c.pad)
-            reason = f"augment: {augment!r} on: {num_images} images < augment.small_data={c.small_data}"
-        else:
-            reason = f"augment: off: {num_images} images >= augment.small_data={c.small_data}"
+        reason = _auto_off_reason(c, num_images, channels, steps, time_budget)
+        if reason is None:
+            augment = DiffAugment(("translation",), pad=c.pad)
+            reason = (f"augment: {augment!r} on (augment.kind=auto): {num_images} colour images < "
+                      f"augment.small_data={c.small_data}, a run of {steps} steps")
     elif c.kind == "diffaugment":
         augment = DiffAugment(policy, pad=c.pad)
         reason = f"augment: {augment!r} on (augment.kind=diffaugment)"
@@ -55,3 +59,21 @@ def build_augment(cfg_augment, num_images: int | None,
     if log is not None:
         (log.info if isinstance(log, logging.Logger) else log)(reason)
     return augment, ada, reason
+
+
+def _auto_off_reason(c, num_images, channels, steps, time_budget) -> str | None:
+    """Why `auto` leaves augmentation off, or None when it should be on."""
+    off = "augment: off (augment.kind=auto): "
+    if num_images is None:
+        return off + "the number of training images is unknown"
+    if num_images >= c.small_data:
+        return off + f"{num_images} images >= augment.small_data={c.small_data}"
+    if channels != 3:
+        return off + "grayscale data (augmentation lost on 1k digits at every measured budget)"
+    if steps is None or steps < c.auto_min_steps:
+        return off + (f"a run of {steps} steps < augment.auto_min_steps={c.auto_min_steps} "
+                      "(it only paid in long runs)")
+    if time_budget is not None and time_budget < c.auto_min_minutes:
+        return off + (f"train.time_budget={time_budget:g} min < augment.auto_min_minutes="
+                      f"{c.auto_min_minutes:g}")
+    return None

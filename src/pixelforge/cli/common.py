@@ -12,14 +12,16 @@ from pixelforge.config import parse_override_value
 from pixelforge.errors import UserError
 
 
-def parse_overrides(args: list[str]) -> dict[str, Any]:
+def parse_overrides(args: list[str], command: str = "") -> dict[str, Any]:
     """['--train.lr_g', '1e-4', '--model.channels=3'] -> {'train.lr_g': 1e-4, 'model.channels': 3}."""
     out: dict[str, Any] = {}
     i = 0
     while i < len(args):
         arg = args[i]
         if not arg.startswith("--") or "." not in arg.split("=", 1)[0]:
-            raise UserError(f"unexpected argument {arg!r}; overrides look like --section.key VALUE")
+            helptext = f"'{command} --help'" if command else "the verb's --help"
+            raise UserError(f"unexpected argument {arg!r}; config overrides look like "
+                            f"--section.key VALUE (see {helptext} for the options)")
         key = arg[2:]
         if "=" in key:
             key, value = key.split("=", 1)
@@ -36,12 +38,13 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
 def load_generator(path: str | Path):
     """Load the generator of a run folder or checkpoint folder, or fail with exit code 2."""
     from pixelforge.api import load
-    from pixelforge.models.base import Generator
+    from pixelforge.pipelines.generate import GeneratePipeline
 
-    model = load(path)
-    if not isinstance(model, Generator):
-        raise UserError(f"{resolve_checkpoint(path)} holds a {model.role}, not a generator")
-    return model
+    pipe = load(path)
+    if not isinstance(pipe, GeneratePipeline):
+        what = getattr(pipe, "name", "") or getattr(pipe, "role", "") or type(pipe).__name__
+        raise UserError(f"{resolve_checkpoint(path)} holds a {what}, not a generator")
+    return pipe.generator
 
 
 def run_dir_of(path: str | Path) -> Path:

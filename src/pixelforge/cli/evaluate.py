@@ -1,4 +1,5 @@
-"""`pixelforge eval`: score a generator against real data; every score is logged with its protocol."""
+"""`pixelforge eval`: score a checkpoint by its model kind (metrics.kinds registry); every score
+is logged with its protocol."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import typer
 
-from pixelforge.cli.common import echo, load_generator, parse_overrides, run_dir_of
+from pixelforge.cli.common import echo, parse_overrides, run_dir_of
 
 
 def register(app: typer.Typer) -> None:
@@ -33,10 +34,10 @@ def register(app: typer.Typer) -> None:
         vae_n: int = typer.Option(1000, "--vae-n", min=1, help="VAE models: test images for the "
                                   "likelihood bounds and reconstruction scores"),
     ) -> None:
-        from pixelforge.checkpoint import read_json, resolve_checkpoint
+        from pixelforge.api import load
+        from pixelforge.checkpoint import read_index, read_json, resolve_checkpoint
         from pixelforge.config import build_config
-        from pixelforge.data import load_images
-        from pixelforge.metrics import evaluate_generator
+        from pixelforge.metrics.kinds import EvalRequest, evaluate
 
         overrides = parse_overrides(list(ctx.args))
         bad = [k for k in overrides if not k.startswith("eval.")]
@@ -51,22 +52,17 @@ def register(app: typer.Typer) -> None:
         meta = read_json(meta_file) if meta_file.is_file() else {}
         tree = {"eval": (meta.get("config") or {}).get("eval", {})}
         cfg = build_config(tree, overrides, source=str(meta_file) if meta else "defaults").eval
-        gen = load_generator(ckpt)
         filt = ((meta.get("config") or {}).get("data") or {}).get("resize_filter", "bicubic")
-        real = load_images(data, image_size=gen.image_size, channels=gen.channels, split=split,
-                           resize_filter=filt)
-        scores = evaluate_generator(gen, real, cfg, run_dir=run_dir_of(checkpoint),
-                                    step=meta.get("step"), data_spec=data, inception=inception,
-                                    split=split, resize_filter=filt)
-        if callable(getattr(gen, "encode", None)):
-            from pixelforge.cli.vae_eval import autoencoder_scores
-
-            scores.update(autoencoder_scores(gen, data, run_dir_of(checkpoint), meta.get("step"),
-                                             k=iwae_k, n=vae_n, seed=cfg.seed, resize_filter=filt))
+        request = EvalRequest(pipeline=load(ckpt), checkpoint=ckpt, data=data, split=split,
+                              cfg=cfg, run_dir=run_dir_of(checkpoint), step=meta.get("step"),
+                              inception=inception, resize_filter=filt,
+                              options={"iwae_k": iwae_k, "vae_n": vae_n})
+        scores = evaluate(read_index(ckpt)["kind"], request)
         if as_json:
+            scores.pop("real_data", None)
             echo(json.dumps(scores, indent=2, default=str))
             return
-        echo(f"evaluated {ckpt} against {real.description}")
+        echo(f"evaluated {ckpt} against {scores.pop('real_data', data)}")
         for key, value in scores.items():
             if isinstance(value, (int, float, str)) or value is None:
                 echo(f"  {key:<28} {value:.4g}" if isinstance(value, float) else f"  {key:<28} {value}")

@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
 import typer
 
-from pixelforge.checkpoint import read_json, resolve_checkpoint
+from pixelforge.checkpoint import read_index, read_json, resolve_checkpoint
 from pixelforge.cli.common import echo, run_dir_of
+
+log = logging.getLogger("pixelforge.cli")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The JSON records of a .jsonl file; broken lines (a crash mid-write) are skipped, warned."""
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            log.warning("skipped line %d of %s: not JSON (%s)", number, path, exc.msg)
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            log.warning("skipped line %d of %s: not a JSON object", number, path)
+    return records
 
 
 def register(app: typer.Typer) -> None:
@@ -20,20 +44,24 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ) -> None:
         ckpt = resolve_checkpoint(checkpoint)
-        cfg = read_json(ckpt / "config.json")
+        index = read_index(ckpt)
+        networks = {}
+        for name, sub in (index.get("components") or {}).items():
+            cfg = read_json(ckpt / sub / "config.json")
+            networks[name] = {k: v for k, v in cfg.items() if k != "_pixelforge"}
+        main_name = "generator" if "generator" in networks else next(iter(networks), None)
         meta_file = ckpt / "meta.json"
         meta = read_json(meta_file) if meta_file.is_file() else {}
-        metrics_file = run_dir_of(checkpoint) / "metrics.jsonl"
-        metrics = []
-        if metrics_file.is_file():
-            metrics = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
-        pf = cfg.get("_pixelforge", {})
+        metrics = read_jsonl(run_dir_of(checkpoint) / "metrics.jsonl")
         summary = {
             "checkpoint": str(ckpt),
-            "model": pf.get("model"),
-            "role": pf.get("role"),
-            "pixelforge_version": pf.get("version"),
-            "network": {k: v for k, v in cfg.items() if k != "_pixelforge"},
+            "model": index.get("model"),
+            "kind": index.get("kind"),
+            "pipeline": index.get("pipeline"),
+            "role": main_name,
+            "pixelforge_version": (index.get("_pixelforge") or {}).get("version"),
+            "network": networks.get(main_name, {}),
+            "components": networks,
             "step": meta.get("step"),
             "images_seen": meta.get("images_seen"),
             "train_seconds": meta.get("train_seconds"),
@@ -47,7 +75,8 @@ def register(app: typer.Typer) -> None:
             return
         echo(f"checkpoint: {summary['checkpoint']}")
         echo(f"model:      {summary['model']} ({summary['role']}), pixelforge {summary['pixelforge_version']}")
-        echo(f"network:    {json.dumps(summary['network'])}")
+        for name, net in networks.items():
+            echo(f"{name + ':':<11} {json.dumps(net)}")
         if meta:
             echo(f"step:       {meta.get('step')} ({meta.get('images_seen')} images, "
                  f"{meta.get('train_seconds')} s, {meta.get('precision')})")

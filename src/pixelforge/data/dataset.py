@@ -9,6 +9,7 @@ from typing import Protocol
 import torch
 from torch.utils.data import Dataset
 
+from pixelforge.core.images import to_float
 from pixelforge.data.decode import failure_reason
 
 log = logging.getLogger("pixelforge.data")
@@ -29,11 +30,6 @@ class LazyImages(Protocol):
     def name(self, index: int) -> str:
         """Where item `index` comes from (a path), for skip reports."""
         ...
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (any shape) -> float32 in [-1, 1], as x / 127.5 - 1."""
-    return images.float().div_(127.5).sub_(1.0)
 
 
 class ImageDataset(Dataset):

@@ -14,12 +14,15 @@ from pixelforge.metrics.extractor import (
 from pixelforge.metrics.frechet import feature_stats, frechet_distance
 from pixelforge.metrics.inception import load_inception
 from pixelforge.metrics.kid import kernel_distance, mmd2_unbiased
+from pixelforge.metrics.kinds import EVALUATORS, EvalRequest, register_evaluator
 from pixelforge.metrics.precision_recall import precision_recall
 from pixelforge.metrics.registry import METRICS, MetricInputs, Score, register_metric
 from pixelforge.metrics.report import append_metrics, read_metrics
+from pixelforge.metrics.restoration_eval import evaluate_denoise  # noqa: F401  (registers denoise/upscale/inpaint)
+from pixelforge.metrics.translation_eval import evaluate_translation  # noqa: F401  (registers it)
 
 __all__ = [
-    "METRICS", "ClassAccuracy", "Extractor", "ExtractorSpec", "MetricInputs", "RealStats", "Score",
+    "EVALUATORS", "EvalRequest", "register_evaluator", "METRICS", "ClassAccuracy", "Extractor", "ExtractorSpec", "MetricInputs", "RealStats", "Score",
     "append_metrics", "conditional_accuracy", "evaluate_generator", "extractor_id",
     "extractor_spec", "feature_stats", "frechet_distance", "get_extractor", "kernel_distance", "load_inception", "mmd2_unbiased",
     "precision_recall", "read_metrics", "real_feature_stats", "register_metric", "stats_key",

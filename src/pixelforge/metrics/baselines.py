@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from pixelforge.metrics.cache import RealStats
@@ -12,6 +14,7 @@ from pixelforge.metrics.extractor import Extractor
 from pixelforge.metrics.frechet import feature_stats, frechet_distance
 from pixelforge.metrics.images import float_batches, sample_indices
 from pixelforge.metrics.registry import Score
+from pixelforge.pipelines.sampling import iter_generate
 
 log = logging.getLogger("pixelforge.metrics")
 
@@ -28,21 +31,51 @@ def untrained_copy(generator, seed: int):
     return fresh.to(device).eval()
 
 
-def untrained_images(generator, *, n: int, seed: int, batch_size: int) -> torch.Tensor | None:
-    """n images from an untrained twin of `generator` (None when it cannot be rebuilt)."""
+def stream_features(extractor: Extractor, chunks: Iterable[torch.Tensor], *,
+                    keep_images: bool = False) -> tuple[np.ndarray, torch.Tensor | None]:
+    """Extractor features [N, D] of image batches as they are generated (each batch is dropped
+    after its features unless keep_images, then also the images [N, C, H, W])."""
+    feats, kept = [], []
+    for chunk in chunks:  # the generator runs here, with the caller's threads
+        feats.append(extractor.features(chunk, len(chunk)))
+        if keep_images:
+            kept.append(chunk)
+    features = np.concatenate(feats) if feats else np.zeros((0, extractor.spec.feature_dim),
+                                                            np.float32)
+    return features, (torch.cat(kept) if kept else None)
+
+
+def image_batches(source, n: int, *, seed: int, batch_size: int,
+                  labels: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
+    """[b, C, H, W] batches in [-1, 1] of n images from `source`: a Generator network (sampled
+    batch by batch by pipelines.sampling), or any object whose own `generate(n, seed=,
+    batch_size=, labels=)` returns them (benchmarks score real images or resized views so)."""
+    own = getattr(source, "generate", None)
+    if callable(own):
+        kw = {"labels": labels} if labels is not None else {}
+        yield from torch.split(own(n, seed=seed, batch_size=batch_size, **kw), batch_size)
+        return
+    kw = {"labels": labels} if labels is not None else {}
+    yield from iter_generate(source, n, seed=seed, batch_size=batch_size, **kw)
+
+
+def untrained_features(generator, extractor: Extractor, *, n: int, seed: int,
+                       batch_size: int) -> np.ndarray | None:
+    """Features of n images of an untrained twin of `generator` (None: it cannot be rebuilt)."""
     try:
         fresh = untrained_copy(generator, seed)
     except Exception as exc:  # a custom generator whose config cannot rebuild it
         log.warning("no untrained-generator baseline: cannot rebuild %s (%s)",
                     type(generator).__name__, exc)
         return None
-    return fresh.generate(n, seed=seed, batch_size=batch_size)
+    return stream_features(extractor, image_batches(fresh, n, seed=seed,
+                                                    batch_size=batch_size))[0]
 
 
-def fd_untrained(images: torch.Tensor, generator_name: str, extractor: Extractor,
-                 real: RealStats, *, seed: int, batch_size: int) -> Score:
-    """FD of an untrained twin's images against the real statistics: the ceiling."""
-    mu, sigma = feature_stats(extractor.features(images, batch_size))
+def fd_untrained(features: np.ndarray, generator_name: str, real: RealStats, *,
+                 seed: int) -> Score:
+    """FD of an untrained twin's image features against the real statistics: the ceiling."""
+    mu, sigma = feature_stats(features)
     value = frechet_distance(mu, sigma, real.mu, real.sigma)
     return Score("fd_cnn/untrained_generator", "fd_untrained", value,
                  {"baseline": f"freshly initialised {generator_name} (seed {seed})"})

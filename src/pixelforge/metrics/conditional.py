@@ -95,7 +95,10 @@ def conditional_accuracy(generator, extractor: Extractor, *, n_per_class: int = 
     """Generate n_per_class images of every class (seeded) and score them with the extractor."""
     k = int(generator.num_classes)
     labels = torch.arange(k).repeat_interleave(n_per_class)  # [K * n_per_class]
-    images = generator.generate(len(labels), seed=seed, labels=labels, batch_size=batch_size)
+    from pixelforge.metrics.baselines import image_batches
+
+    images = torch.cat(list(image_batches(generator, len(labels), seed=seed, labels=labels,
+                                          batch_size=batch_size)))
     return class_accuracy(classify(extractor, images, batch_size), labels, k)
 
 

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from pixelforge.errors import UserError
-from pixelforge.metrics.baselines import fd_real_vs_real, fd_untrained, untrained_images
+from pixelforge.metrics.baselines import (
+    fd_real_vs_real,
+    fd_untrained,
+    image_batches,
+    stream_features,
+    untrained_features,
+)
 from pixelforge.metrics.cache import real_feature_stats
 from pixelforge.metrics.conditional import METRIC as CONDITIONAL_METRIC
 from pixelforge.metrics.conditional import balanced_labels, conditional_scores, skip_reason
@@ -74,19 +80,23 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
     num_classes = int(getattr(generator, "num_classes", 0) or 0)
     fake_labels = balanced_labels(num_classes, cfg.n_generated) if num_classes else None
     by_class = {"labels": fake_labels} if num_classes else {}  # every class equally often
-    fake = generator.generate(cfg.n_generated, seed=cfg.seed, batch_size=cfg.batch_size,
-                              **by_class)
-    blank = (untrained_images(generator, n=cfg.n_generated, seed=cfg.seed,
-                              batch_size=cfg.batch_size) if baselines else None)
+    keep = bool(num_classes) or inception  # these metrics need the images, not only features
     with torch_threads():
         splits = resolve_splits(real, data_spec, split=split, resize_filter=resize_filter)
         extractor = get_extractor(splits.train, heldout=splits.heldout,
                                   epochs=cfg.extractor_epochs, seed=cfg.seed)
+    # generated batch by batch with the caller's threads; only features are kept (bounded memory)
+    chunks = image_batches(generator, cfg.n_generated, seed=cfg.seed, batch_size=cfg.batch_size,
+                           **by_class)
+    fake_features, fake = stream_features(extractor, chunks, keep_images=keep)
+    blank = (untrained_features(generator, extractor, n=cfg.n_generated, seed=cfg.seed,
+                                batch_size=cfg.batch_size) if baselines else None)
+    with torch_threads():
         stats = real_feature_stats(real, extractor, n_real=cfg.n_real, seed=cfg.seed,
                                    batch_size=cfg.batch_size, resize_filter=splits.resize_filter)
         indices = sample_indices(len(real), cfg.n_real, cfg.seed)
         inputs = MetricInputs(
-            real=stats, fake_features=extractor.features(fake, cfg.batch_size), fake_images=fake,
+            real=stats, fake_features=fake_features, fake_images=fake,
             real_batches=lambda: float_batches(real, indices, cfg.batch_size), seed=cfg.seed,
             batch_size=cfg.batch_size, _memo=memo,
         )
@@ -124,8 +134,7 @@ def evaluate_generator(generator, real, cfg, *, run_dir: str | Path | None = Non
 def _baselines(generator, blank, extractor, stats, splits: RealSplits, cfg) -> list[Score]:
     out: list[Score] = []
     if blank is not None:
-        out.append(fd_untrained(blank, type(generator).__name__, extractor, stats, seed=cfg.seed,
-                                batch_size=cfg.batch_size))
+        out.append(fd_untrained(blank, type(generator).__name__, stats, seed=cfg.seed))
     if splits.other is not None and len(splits.other) >= 2:
         out.append(fd_real_vs_real(splits.other, splits.other_split, splits.real_split,
                                    extractor, stats, n=cfg.n_generated, seed=cfg.seed,

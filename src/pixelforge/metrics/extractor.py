@@ -54,7 +54,7 @@ DEFAULTS = dict(width=16, feature_dim=256, batch_size=64, lr=2e-3)
 def default_precision() -> str:
     """bf16 autocast for training where the CPU has AMX/AVX512-BF16 (measured 6-11 s vs 10-16 s
     on MNIST 12k, same accuracy), else fp32. Part of the hash, so it never mixes silently."""
-    from pixelforge.training.precision import cpu_has_fast_bf16
+    from pixelforge.core.precision import cpu_has_fast_bf16
 
     return "bf16" if cpu_has_fast_bf16() else "fp32"
 

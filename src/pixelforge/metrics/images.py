@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
+from pixelforge.core.images import to_float, to_uint8
+
 # The cnn extractor sees images at most this large (bigger ones are downsampled with an
 # antialiased bilinear filter, the same for real and generated images): it keeps the
 # extractor fast on 2 CPU cores and is recorded in every score's protocol.
@@ -24,16 +26,6 @@ def to_extractor_input(images: torch.Tensor, resolution: int) -> torch.Tensor:
         x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True,
                           align_corners=False)
     return x
-
-
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [..] -> float32 in [-1, 1] (x / 127.5 - 1, the data layer's convention)."""
-    return images.float().div_(127.5).sub_(1.0)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """float in [-1, 1] -> uint8 with round-to-nearest; exact inverse of to_float."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
 
 
 def sample_indices(total: int, n: int | None, seed: int) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 METRICS_FILE = "metrics.jsonl"
+log = logging.getLogger("pixelforge.metrics")
 
 # Fields every evaluation record carries (evaluate_generator fills them all).
 PROTOCOL_FIELDS = (
@@ -63,8 +65,22 @@ def append_metrics(run_dir: str | Path, record: dict[str, Any]) -> Path:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """All records of <run_dir>/metrics.jsonl (empty when missing); skips blank lines."""
+    """All records of <run_dir>/metrics.jsonl (empty when missing); skips blank lines, and
+    skips with a warning naming the line any that is not a JSON object (e.g. hand-edited)."""
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            log.warning("%s line %d is not a JSON record; skipped", path, number)
+            continue
+        records.append(record)
+    return records

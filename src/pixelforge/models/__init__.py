@@ -3,9 +3,15 @@
 from pixelforge.models import (  # noqa: F401  (importing registers each family)
     cnn,
     dcgan,
+    dncnn,
+    inpaint_unet,
+    patchgan,
     resnet_gan,
+    resnet_translator,
     seed_dcgan,
+    srresnet,
     stylegan_lite,
+    unet,
     vae,
     vae_gan,
 )

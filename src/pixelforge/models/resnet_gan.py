@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
-from pixelforge.models.layers import (
+from pixelforge.nn.layers import (
     ConditionalBatchNorm2d,
     ProjectionHead,
     SelfAttention,

@@ -7,17 +7,13 @@ from torch import nn
 
 from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
-from pixelforge.models.dcgan import Conv2d, ConvTranspose2d, run_folded
+from pixelforge.nn.gemm import Conv2d, ConvTranspose2d, run_sequential  # CPU fast-path layers
 
 
 def _base_size(image_size: int) -> int:
     if image_size % 8:
         raise UserError(f"model.image_size: seed-dcgan needs a multiple of 8 (got {image_size})")
     return image_size // 8
-
-
-def _call(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    return layers(x)
 
 
 class SeedDCGANGenerator(Generator):
@@ -41,15 +37,10 @@ class SeedDCGANGenerator(Generator):
                                   ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        run = self._run_folded if not self.training and not torch.is_grad_enabled() else _call
-        h = run(self.stem, z).view(-1, 256, self.base, self.base)  # [N, 256, S/8, S/8]
+        h = run_sequential(self.stem, z).view(-1, 256, self.base, self.base)  # [N, 256, S/8, S/8]
         if not self.body[0].weight.is_contiguous():  # channels_last body: hand it that layout
             h = h.contiguous(memory_format=torch.channels_last)
-        return run(self.body, h)  # [N, C, S, S]
-
-    @staticmethod
-    def _run_folded(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-        return run_folded(layers, x)  # inference: BatchNorms folded into the layers before them
+        return run_sequential(self.body, h)  # [N, C, S, S]
 
 
 class SeedDCGANDiscriminator(PixelforgeModule):

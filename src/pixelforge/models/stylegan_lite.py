@@ -12,7 +12,7 @@ from torch import nn
 
 from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
-from pixelforge.models.layers import (
+from pixelforge.nn.layers import (
     ProjectionHead,
     apply_spectral_norm,
     check_aux_classifier,

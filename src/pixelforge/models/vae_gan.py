@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
-from pixelforge.models.layers import apply_spectral_norm
 from pixelforge.models.vae import VAE, ConvEncoderBody
+from pixelforge.nn.layers import apply_spectral_norm
 
 
 class VAEGANAutoencoder(VAE):

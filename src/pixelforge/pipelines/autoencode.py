@@ -7,16 +7,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pixelforge.core.images import to_float
 from pixelforge.errors import UserError
+from pixelforge.pipelines.base import register_pipeline
+from pixelforge.pipelines.generate import GeneratePipeline
+from pixelforge.pipelines.sampling import inference, map_batches
 
 CODE_KEYS = ("mu", "logvar", "z")
 
 
 def require_autoencoder(model) -> None:
-    """UserError unless the model has an encoder (a VAE-family checkpoint)."""
-    if not callable(getattr(model, "encode", None)):
-        raise UserError(f"model {getattr(model, 'family', '?')!r} has no encoder; "
-                        "use a VAE-family checkpoint (vae, beta-vae, cvae, vae-gan)")
+    """UserError unless the model has an encoder and a decoder (a VAE-family checkpoint)."""
+    if not (callable(getattr(model, "encode", None)) and callable(getattr(model, "decode", None))):
+        raise UserError(f"model {getattr(model, 'family', '?')!r} has no encoder or decoder "
+                        "(encode, decode, reconstruct need one); use a VAE-family checkpoint "
+                        "(vae, beta-vae, cvae, vae-gan)")
 
 
 def dataset_arrays(ds, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,7 +29,7 @@ def dataset_arrays(ds, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor
     n = len(ds) if n is None else min(n, len(ds))
     pre = ds.tensors()
     if pre is not None:
-        return pre[0][:n].float().div(127.5).sub(1.0), pre[1][:n].clone()
+        return to_float(pre[0][:n]), pre[1][:n].clone()
     items = [ds[i] for i in range(n)]
     return torch.stack([im for im, _ in items]), torch.tensor([lab for _, lab in items])
 
@@ -37,37 +42,28 @@ def _cond(model, labels: torch.Tensor | None) -> torch.Tensor | None:
     return labels
 
 
-@torch.no_grad()
 def encode_images(model, images: torch.Tensor, labels: torch.Tensor | None = None,
                   batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images [N, C, H, W] in [-1, 1] -> posterior (mu, logvar), each [N, latent_dim]."""
+    """Images [N, C, H, W] in [-1, 1] -> posterior (mu, logvar), each [N, latent_dim] (fp32)."""
     require_autoencoder(model)
-    model.eval()
-    device = next(model.parameters()).device
     labels = _cond(model, labels)
-    mus, logvars = [], []
-    for i in range(0, len(images), batch_size):
-        y = labels[i:i + batch_size].to(device) if labels is not None else None
-        mu, logvar = model.encode(images[i:i + batch_size].to(device), y)
-        mus.append(mu.float().cpu())
-        logvars.append(logvar.float().cpu())
-    return torch.cat(mus), torch.cat(logvars)
+    with inference(model, "fp32", channels_last="off") as (device, prec):
+        parts = list(map_batches(model.encode, images, labels, batch_size=batch_size,
+                                 device=device, precision=prec))
+    return torch.cat([m for m, _ in parts]), torch.cat([v for _, v in parts])
 
 
-@torch.no_grad()
 def decode_latents(model, z: torch.Tensor, labels: torch.Tensor | None = None,
                    batch_size: int = 256) -> torch.Tensor:
-    """Latents [N, latent_dim] -> images [N, C, H, W] in [-1, 1]."""
+    """Latents [N, latent_dim] -> images [N, C, H, W] in [-1, 1] (fp32)."""
+    require_autoencoder(model)
     if z.ndim != 2 or z.shape[1] != model.latent_dim:
         raise UserError(f"codes have shape {tuple(z.shape)}; "
                         f"the model takes [N, {model.latent_dim}]")
-    model.eval()
-    device = next(model.parameters()).device
     labels = _cond(model, labels)
-    outs = []
-    for i in range(0, len(z), batch_size):
-        y = labels[i:i + batch_size].to(device) if labels is not None else None
-        outs.append(model.decode(z[i:i + batch_size].float().to(device), y).float().cpu())
+    with inference(model, "fp32", channels_last="off") as (device, prec):
+        outs = list(map_batches(model.decode, z.float(), labels, batch_size=batch_size,
+                                device=device, precision=prec))
     return torch.cat(outs).clamp_(-1, 1)
 
 
@@ -105,7 +101,7 @@ def load_image_file(path: str | Path, image_size: int, channels: int) -> torch.T
         img = decode_image(p, LoadOptions(image_size=image_size, channels=channels))
     except Exception as exc:  # PIL raises many kinds
         raise UserError(f"cannot read image {p}: {failure_reason(exc)}") from None
-    return img.float().div(127.5).sub(1.0)  # uint8 [C, S, S] -> float [C, S, S]
+    return to_float(img)  # uint8 [C, S, S] -> float [C, S, S]
 
 
 def save_codes(path: str | Path, mu: torch.Tensor, logvar: torch.Tensor, labels: torch.Tensor,
@@ -129,8 +125,51 @@ def load_codes(path: str | Path, key: str = "z") -> tuple[torch.Tensor, torch.Te
         data = np.load(p, allow_pickle=False)
     except Exception as exc:
         raise UserError(f"{p} is not a readable .npz file ({exc})") from None
+    if not hasattr(data, "files"):
+        raise UserError(f"{p} is a single .npy array, not an .npz archive of named arrays")
     if key not in data:
         raise UserError(f"{p} has no array {key!r}; it holds: {', '.join(data.files)}")
-    z = torch.from_numpy(np.asarray(data[key], dtype=np.float32))
-    labels = torch.from_numpy(data["labels"].astype(np.int64)) if "labels" in data else None
-    return z, labels
+    z = _numeric(data, key, p, np.float32)
+    if z.ndim != 2 or not np.isfinite(z).all():
+        raise UserError(f"{p}: array {key!r} must be a finite float [N, latent_dim] array "
+                        f"(got shape {z.shape}{'' if np.isfinite(z).all() else ' with NaN/inf'})")
+    labels = None
+    if "labels" in data.files:
+        lab = _numeric(data, "labels", p, np.int64)
+        if lab.shape != (len(z),):
+            raise UserError(f"{p}: 'labels' has shape {lab.shape}; expected ({len(z)},)")
+        labels = torch.from_numpy(lab)
+    return torch.from_numpy(z), labels
+
+
+def _numeric(data, key: str, path: Path, dtype) -> np.ndarray:
+    """One array of an .npz as `dtype`; object arrays (pickles) and non-numbers are refused."""
+    try:
+        arr = data[key]
+    except ValueError:  # object arrays need allow_pickle, which stays off
+        raise UserError(f"{path}: array {key!r} holds Python objects; codes must be numbers") from None
+    if arr.dtype.kind not in "biuf":
+        raise UserError(f"{path}: array {key!r} has dtype {arr.dtype}; codes must be numbers")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+@register_pipeline("autoencode")
+class AutoencodePipeline(GeneratePipeline):
+    """A VAE-family network: generate from the prior, plus encode, decode and reconstruct."""
+
+    main_component = "generator"  # the VAE (its role in the family, as the trainer names it)
+
+    def __init__(self, components, *, index=None) -> None:
+        super().__init__(components, index=index)
+        require_autoencoder(self.model)
+
+    def encode(self, images: torch.Tensor, labels: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        return encode_images(self.model, images, labels)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return decode_latents(self.model, z, labels)
+
+    def reconstruct(self, images: torch.Tensor, labels: torch.Tensor | None = None
+                    ) -> torch.Tensor:
+        return reconstruct(self.model, images, labels)

@@ -1,43 +1,64 @@
-"""Write generated images: one grid PNG or one PNG per image, deterministically."""
+"""Noise-to-image generation: the "generate" pipeline and streaming writers for `sample`."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
-from PIL import Image
-from torchvision.utils import make_grid
 
-from pixelforge.models.base import to_pil, to_uint8
+from pixelforge.core.images import grid_rows, save_grid, save_images
+from pixelforge.errors import UserError
+from pixelforge.pipelines.base import Pipeline, register_pipeline
+from pixelforge.pipelines.sampling import DEFAULT_BATCH, generate_images, iter_generate
 
+MAX_GRID_IMAGES = 1024  # a grid beyond this is unreadable and costly; per-image files stream
 
-def grid_rows(n: int) -> int:
-    """Images per row for a near-square grid."""
-    return max(1, math.ceil(math.sqrt(n)))
-
-
-def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> Image.Image:
-    """[N, C, H, W] in [-1, 1] -> one PIL image tiling them."""
-    grid = make_grid(to_uint8(images), nrow=nrow or grid_rows(len(images)), padding=padding,
-                     pad_value=0)  # [C', H', W'] uint8 (make_grid repeats 1-channel to 3)
-    return Image.fromarray(grid.permute(1, 2, 0).numpy())
+__all__ = ["MAX_GRID_IMAGES", "GeneratePipeline", "check_grid_size", "grid_rows", "save_grid",
+           "save_images", "stream_images"]
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    grid_image(images, nrow).save(path)
-    return path
+def check_grid_size(n: int) -> None:
+    """UserError when n images are too many for one grid image."""
+    if n > MAX_GRID_IMAGES:
+        raise UserError(f"--n {n}: a grid holds at most {MAX_GRID_IMAGES} images; write one PNG "
+                        "per image with --per-image (or an --out folder ending in /), or ask for "
+                        "fewer images")
 
 
-def save_images(images: torch.Tensor, directory: str | Path, prefix: str = "sample") -> list[Path]:
-    """One PNG per image, named `<prefix>-0000.png`, ..."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, im in enumerate(to_pil(images)):
-        p = directory / f"{prefix}-{i:04d}.png"
-        im.save(p)
-        paths.append(p)
-    return paths
+def stream_images(chunks: Iterable[torch.Tensor], directory: str | Path,
+                  prefix: str = "sample") -> int:
+    """Write every chunk [b, C, H, W] as it arrives, one PNG per image; returns the count."""
+    count = 0
+    for chunk in chunks:
+        count += len(save_images(chunk, directory, prefix=prefix, start=count))
+    return count
+
+
+@register_pipeline("generate")
+class GeneratePipeline(Pipeline):
+    """A generator (noise -> image): generate, stream and walk between seeds."""
+
+    main_component = "generator"
+
+    @property
+    def generator(self):
+        return self.model
+
+    def generate(self, n: int, seed: int | None = 0, *, labels: Any = None,
+                 truncation: float | None = None, batch_size: int = DEFAULT_BATCH,
+                 output: str = "tensor", precision: str = "auto"):
+        """n images [N, C, H, W] in [-1, 1] (or PIL images); see sampling.generate_images."""
+        return generate_images(self.generator, n, seed, labels=labels, truncation=truncation,
+                               batch_size=batch_size, output=output, precision=precision)
+
+    def iter_generate(self, n: int, seed: int | None = 0, **kwargs: Any):
+        """The same images as generate(), batch by batch (bounded memory for any n)."""
+        return iter_generate(self.generator, n, seed, **kwargs)
+
+    def interpolate(self, seed_a: int, seed_b: int, frames: int = 48, **kwargs: Any):
+        """A latent walk [frames, C, H, W] from seed_a to seed_b (see pipelines.interpolate)."""
+        from pixelforge.pipelines.interpolate import interpolate
+
+        return interpolate(self.generator, seed_a, seed_b, frames, **kwargs)

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pixelforge.core.images import to_uint8
 from pixelforge.errors import UserError
-from pixelforge.models.base import Generator, to_uint8
+from pixelforge.models.base import Generator
+from pixelforge.pipelines.sampling import check_truncation, inference, map_batches
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -22,31 +24,29 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
 
 
-@torch.no_grad()
 def interpolate(generator: Generator, seed_a: int, seed_b: int, frames: int = 48,
                 batch_size: int = 64, *, label: int | None = None,
-                truncation: float | None = None) -> torch.Tensor:
+                truncation: float | None = None, precision: str = "fp32") -> torch.Tensor:
     """Images [frames, C, H, W] walking from seed_a's latent to seed_b's (endpoints included).
 
     label: the class of every frame for class-conditional generators (default 0, so the walk
-    stays in one class); truncation: psi in (0, 1] as in Generator.generate."""
+    stays in one class); truncation: psi in (0, 1] as in generate; precision as in generate
+    (default fp32, as before)."""
     if frames < 2:
         raise UserError(f"--frames must be at least 2 (got {frames})")
-    if truncation is not None and not 0 < truncation <= 1:
-        raise UserError(f"truncation must be in (0, 1], got {truncation}")
+    check_truncation(truncation)
     if label is None and generator.num_classes:
         label = 0
     y = generator.resolve_labels(label, frames) if label is not None else None
     za = generator.sample_latent(1, seed_a)[0]
     zb = generator.sample_latent(1, seed_b)[0]
-    z = slerp(za, zb, torch.linspace(0, 1, frames))
-    generator.eval()
-    device = next(generator.parameters()).device
-    outs = []
-    for i in range(0, frames, batch_size):
-        yi = y[i:i + batch_size].to(device) if y is not None else None
-        outs.append(generator.synthesize(z[i:i + batch_size].to(device), yi, truncation)
-                    .float().cpu())
+    z = slerp(za, zb, torch.linspace(0, 1, frames))  # [T, Z]
+
+    def run(zi: torch.Tensor, yi: torch.Tensor | None) -> torch.Tensor:
+        return generator.synthesize(zi, yi, truncation)
+
+    with inference(generator, precision) as (device, prec):
+        outs = list(map_batches(run, z, y, batch_size=batch_size, device=device, precision=prec))
     return torch.cat(outs).clamp_(-1, 1)
 
 

@@ -36,12 +36,14 @@ def diversity_ratio(fake: torch.Tensor, reference_spread: float) -> float:
 
 class HealthMonitor:
     """Fed every step's (process-averaged) losses and, every `cfg.every` steps, a fixed-seed sample
-    batch; returns a Problem when something is wrong. Decisions are identical on every DDP rank."""
+    batch; returns a Problem when something is wrong. Decisions are identical on every DDP rank.
+    `loss_key` is the loss watched for explosions (the Task's health_loss_key; None: none)."""
 
-    def __init__(self, cfg: HealthConfig, real_reference: torch.Tensor) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: HealthConfig, real_reference: torch.Tensor,
+                 loss_key: str | None = "loss_d") -> None:
+        self.cfg, self.loss_key = cfg, loss_key
         self.reference_spread = pairwise_spread(real_reference)
-        self.loss_scale: float | None = None  # running mean of |loss_d|
+        self.loss_scale: float | None = None  # running mean of |logs[loss_key]|
         self.last_diversity: float | None = None
 
     def reset(self) -> None:
@@ -53,13 +55,14 @@ class HealthMonitor:
         if bad:
             what = ", ".join(f"{k}={v}" for k, v in bad.items())
             return Problem("nan", step, f"training diverged at step {step}: {what}", fatal=True)
-        if not self.cfg.enabled or "loss_d" not in logs:
+        key = self.loss_key
+        if not self.cfg.enabled or key is None or key not in logs:
             return None
-        size = abs(logs["loss_d"])
+        size = abs(logs[key])
         if self.loss_scale is not None and step > self.cfg.warmup \
                 and size > self.cfg.explode_factor * max(self.loss_scale, 1.0):
             return Problem("explosion", step,
-                           f"D loss exploded at step {step}: |loss_d|={size:.4g} is over "
+                           f"{key} exploded at step {step}: |{key}|={size:.4g} is over "
                            f"health.explode_factor={self.cfg.explode_factor:g} x its running mean "
                            f"{self.loss_scale:.4g}", fatal=False)
         self.loss_scale = size if self.loss_scale is None else 0.98 * self.loss_scale + 0.02 * size

@@ -41,3 +41,12 @@ class StepBatchSampler:
 
     def __len__(self) -> int:  # DataLoader asks; the stream is endless
         return 2**62
+
+
+def global_randn(rows: int, *shape: int, seed: int, step: int, rank: int, world: int,
+                 stream: int) -> torch.Tensor:
+    """This rank's `rows` of one normal draw for the whole global batch ([world * rows, *shape]
+    from the rank-0 stream), so N processes with batch B draw the same noise as one process with
+    batch N * B; with one process it is exactly randn(rows, *shape) from step_generator."""
+    g = step_generator(seed, step, 0, stream)
+    return torch.randn(world * rows, *shape, generator=g)[rank * rows:(rank + 1) * rows]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -25,15 +24,17 @@ from pixelforge.checkpoint import (
     latest_checkpoint,
     load_state,
     save_state,
+    write_components,
 )
 from pixelforge.config import RunConfig, dump_config
-from pixelforge.data import load_images
+from pixelforge.core.precision import Precision
+from pixelforge.data.builders import build_dataset
 from pixelforge.errors import TrainingDiverged, UserError
 from pixelforge.models import MODELS
-from pixelforge.training import gan, vae  # noqa: F401  (register the GAN and VAE tasks)
+from pixelforge.nn.perf import PERF, tune_cpu_allocator
+from pixelforge.training import gan, restore, translate, vae  # noqa: F401  (register the tasks)
 from pixelforge.training.batches import batch_stream
 from pixelforge.training.health import HealthMonitor, Problem
-from pixelforge.training.precision import Precision
 from pixelforge.training.task import TASKS, Task
 
 log = logging.getLogger("pixelforge.train")
@@ -81,6 +82,9 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False,
                  progress: bool = True) -> None:
+        from pixelforge.recipes import resolve_and_log
+
+        cfg = resolve_and_log(cfg)  # unset channels / size / recipe from the data, as the CLI does
         self.cfg, self.run_dir, self.resume, self.progress = cfg, Path(run_dir), resume, progress
         self.family = MODELS.get(cfg.model.name)
         self.family.check_params(cfg.model.params)
@@ -96,21 +100,30 @@ class Trainer:
         self.device = self.acc.device
         self.main = self.acc.is_main_process
         c = self.cfg
+        # Python's and numpy's global RNGs are part of the saved state: seed them, so an interrupted
+        # and resumed run ends bit-equal to an uninterrupted one (a resume restores them below)
+        random.seed(c.train.seed)
+        np.random.seed(c.train.seed)
         self.precision = Precision.resolve(c.train.precision, c.train.channels_last, self.device)
-        self.data = load_images(c.data.path, image_size=c.model.image_size, channels=c.model.channels,
-                                split=c.data.split, limit=c.data.limit, resize_filter=c.data.resize_filter)
-        world = self.acc.num_processes
-        if len(self.data) < c.train.batch_size * world:
-            raise UserError(f"data {c.data.path!r} has {len(self.data)} images, fewer than one batch "
-                            f"(train.batch_size={c.train.batch_size} x {world} processes)")
-        self.task: Task = TASKS.get(self.family.kind)(
+        if self.device.type == "cpu" and PERF.tune_allocator:
+            applied = tune_cpu_allocator()  # no page faults on re-allocated activations
+            if self.main:
+                log.info("CPU allocator tuning (nn.perf.PERF.tune_allocator): %s",
+                         "applied" if applied else "not available on this platform")
+        task_cls = TASKS.get(self.family.kind)
+        self.data = build_dataset(task_cls.data_kind, c)
+        self._fit_batch_to_data()
+        c = self.cfg
+        self.task: Task = task_cls(
             c, self.family, num_classes=self.data.num_classes, device=self.device,
-            precision=self.precision, num_images=len(self.data))
+            precision=self.precision, num_images=self.data.num_images)
         self.start_step, self.lr_scale, self.rollbacks = 0, 1.0, 0
-        ref = torch.stack([self.data[i][0] for i in range(min(64, len(self.data)))])  # [n, C, H, W]
-        self.health = HealthMonitor(c.health, ref)
+        self.health = HealthMonitor(c.health, self.data.reference(64),  # [n, C, H, W]
+                                    loss_key=self.task.health_loss_key)
         if self.resume:
             self._load_latest()
+        elif c.train.init:  # fine-tuning: start from another run's (or a shipped model's) weights
+            log.info("initialised from %s", self.task.init_from(c.train.init))
         self.task.prepare(self.acc)
         self.writer = None
         if self.main:
@@ -119,6 +132,25 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    def _fit_batch_to_data(self) -> None:
+        """Small data trains: a batch larger than the data (per process) is capped at the data
+        size, with a warning; the capped value is what config.yaml records. Each step then sees
+        every image once, in a fresh order per step (the sampler's epochs are one step long)."""
+        world, n = self.acc.num_processes, len(self.data)
+        want = self.cfg.train.batch_size
+        if n >= want * world:
+            return
+        if n < world:
+            raise UserError(f"data {self.cfg.data.path!r} has {n} images, fewer than the "
+                            f"{world} processes")
+        capped = n // world
+        if self.main:
+            log.warning("data %r has %d images, fewer than one batch (train.batch_size=%d x %d "
+                        "processes): batch size capped at %d", self.cfg.data.path, n, want, world,
+                        capped)
+        self.cfg = self.cfg.model_copy(deep=True)
+        self.cfg.train.batch_size = capped
 
     def _load_latest(self) -> Path:
         ckpt = latest_checkpoint(self.run_dir)
@@ -142,7 +174,8 @@ class Trainer:
             final = root / checkpoint_name(step)
             tmp = root / (final.name + ".tmp")
             tmp.mkdir(parents=True, exist_ok=True)
-            self.task.export_module().save_pretrained(tmp)
+            write_components(tmp, self.task.components(), model=self.cfg.model.name,
+                             kind=self.family.kind, pipeline=self.task.pipeline)
             save_state(tmp / STATE_FILE, {"task": self.task.state_dict(), "rng": _rng_state(),
                                           "step": step, "lr_scale": self.lr_scale})
             meta = {"step": step, "images_seen": step * self.cfg.train.batch_size * self.acc.num_processes,
@@ -155,22 +188,19 @@ class Trainer:
         return final
 
     def _save_samples(self, step: int) -> None:
-        from torchvision.utils import save_image
+        from pixelforge.core.images import grid_rows, grid_tensor, save_grid
 
-        imgs = self.task.sample_images(self.cfg.train.n_samples, seed=self.cfg.train.seed)
+        n = self.cfg.train.n_samples
+        grids = self.task.preview(n, seed=self.cfg.train.seed)
         path = self.run_dir / "samples" / f"step-{step:07d}.png"
         path.parent.mkdir(exist_ok=True)
-        nrow = max(1, int(math.sqrt(len(imgs))))
-        save_image(imgs, path, nrow=nrow, normalize=True, value_range=(-1, 1))
-        preview = getattr(self.task, "preview_images", None)  # optional: e.g. reconstructions
-        for name, extra in (preview(len(imgs), seed=self.cfg.train.seed) if preview else {}).items():
-            save_image(extra, path.parent / f"{name}-{path.name}", nrow=nrow, normalize=True,
-                       value_range=(-1, 1))
-        if self.writer:
-            from torchvision.utils import make_grid
-
-            self.writer.add_image("samples", make_grid(imgs, nrow=nrow, normalize=True,
-                                                       value_range=(-1, 1)), step)
+        nrow = grid_rows(n)
+        for name, images in grids.items():
+            # the writer and layout of `pixelforge sample`: identical bytes for the same images
+            save_grid(images, path if name == "samples" else path.parent / f"{name}-{path.name}",
+                      nrow=nrow)
+            if self.writer:
+                self.writer.add_image(name, grid_tensor(images, nrow=nrow), step)
 
     # -- the loop -------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -218,10 +248,8 @@ class Trainer:
         self.step = step = start
         win_t, win_steps = time.perf_counter(), 0
         while step < c.steps:
-            real, labels = next(batches)
-            real = real.to(self.device, non_blocking=True).contiguous(
-                memory_format=self.precision.memory_format)
-            out = self.task.train_step(real, labels.to(self.device), step)
+            batch = self._to_device(next(batches))
+            out = self.task.train_step(batch, step)
             vals = torch.stack([v.float() for v in out.values()])
             if self.acc.num_processes > 1:
                 vals = self.acc.reduce(vals, reduction="mean")
@@ -232,7 +260,9 @@ class Trainer:
             win_steps += 1
             self.bar.update(1)
             if self.health.due(step):
-                self._check(self.health.check_samples(self.task.health_images(64, seed=c.seed + 1), step))
+                images = self.task.health_images(64, seed=c.seed + 1)
+                if images is not None:
+                    self._check(self.health.check_samples(images, step))
             out_of_time = self._out_of_time(step)
             if step % c.log_every == 0 or step == c.steps or out_of_time:
                 now = time.perf_counter()
@@ -252,6 +282,15 @@ class Trainer:
                              c.time_budget, c.budget_clock, step)
                 break
         return step
+
+    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Every tensor to the device; image batches ([N, C, H, W] floats) in the run's layout."""
+        fmt = self.precision.memory_format
+        out = {}
+        for k, v in batch.items():
+            v = v.to(self.device, non_blocking=True)
+            out[k] = v.contiguous(memory_format=fmt) if v.dim() == 4 and v.is_floating_point() else v
+        return out
 
     def _out_of_time(self, step: int) -> bool:
         """train.time_budget reached; under DDP decided on the main process at log steps, so every

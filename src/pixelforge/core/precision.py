@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import sys
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +19,8 @@ def cpu_has_fast_bf16() -> bool:
 
 @dataclass(frozen=True)
 class Precision:
+    """Whether to run under bf16 autocast and in channels_last memory layout."""
+
     bf16: bool
     channels_last: bool
 
@@ -52,32 +52,3 @@ class Precision:
     def describe(self) -> str:
         fmt = "channels_last" if self.channels_last else "NCHW"
         return f"{'bf16 autocast' if self.bf16 else 'fp32'}, {fmt}"
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameter numbers (glibc malloc.h)
-_allocator_tuned = False
-
-
-def tune_cpu_allocator() -> bool:
-    """Keep freed memory in the process instead of returning it to the OS (glibc only).
-
-    A training or sampling step frees and re-allocates the same large activation buffers every
-    step; by default glibc serves big blocks with fresh mmap()s (or trims the heap) and every
-    re-allocation page-faults its memory back in: 4-30k faults per step here. Disabling mmap'd
-    blocks and heap trimming makes the steady state fault-free: +3-6% dcgan training and +15-40%
-    batch-256 generation on 2 cores (docs/benchmarks.md). The price is that the process keeps its
-    peak heap. Returns True when the setting was applied (now or earlier)."""
-    global _allocator_tuned
-    if _allocator_tuned:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    ok = mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1
-    _allocator_tuned = ok
-    return ok

@@ -1,0 +1,328 @@
+"""Image translation benchmark (issue 14): pix2pix facades vs an L1-only U-Net, colourisation vs
+the gray input and two classical baselines, CycleGAN facades vs doing nothing, at a budget in
+CPU-minutes (train.time_budget + budget_clock cpu, one thread per job); speed figures.
+
+    export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+    .venv/bin/python benchmarks/translation.py train pix2pix_facades --budget 8 --out runs/bench-tr
+    .venv/bin/python benchmarks/translation.py score pix2pix_facades --out runs/bench-tr
+    .venv/bin/python benchmarks/translation.py speed --out runs/bench-tr
+    .venv/bin/python benchmarks/translation.py table --out runs/bench-tr
+    .venv/bin/python benchmarks/translation.py grids --out runs/bench-tr   # docs/images/
+
+`train` first times a few steps (CPU seconds per step) so train.steps fits the budget and the
+lr decay (translation.decay_start) ends inside it; time_budget stays on as the hard cap. `score`
+writes <out>/<name>/scores.json; the protocol (64 px, test splits, cnn features of the target
+domain trained on its train split) is in docs/translation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pixelforge.config import load_config
+from pixelforge.data.spec import load_images
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+FACADES = DATA / "facades_paired_128.npz"
+PHOTOS = DATA / "photos"
+SIZE = 64
+UNET = {"width": 32, "depth": 6, "dropout": 0.5, "norm": "batch"}
+RUNS = {
+    "pix2pix_facades": ("facades_pix2pix.yaml", {"model.params": UNET}),
+    "l1_facades": ("facades_pix2pix.yaml", {"model.params": UNET,
+                                            "translation.adv_weight": 0.0}),
+    "colorize": ("photos_colorize.yaml", {"model.params": {**UNET, "in_channels": 1}}),
+    "cyclegan_facades": ("facades_cyclegan.yaml", {
+        "model.params": {"width": 16, "n_blocks": 6, "norm": "instance", "upsample": "deconv"}}),
+}
+PROBE_STEPS = (2, 4, 24)  # a warm-up run, then two timed runs whose difference is measured
+
+
+def run_config(name: str, budget: float, steps: int | None = None):
+    recipe, over = RUNS[name]
+    over = {"model.image_size": SIZE, "train.budget_clock": "cpu", "train.time_budget": budget,
+            "train.checkpoint_every": 100_000, "train.sample_every": 100_000,
+            "train.log_every": 25, "health.enabled": False, **over}
+    if steps:
+        over["train.steps"] = steps
+    cfg = load_config(ROOT / "configs" / "translation" / recipe, over)
+    data = cfg.data.model_copy(update={k: str((ROOT / v).resolve()) if v.startswith("..") else v
+                                       for k, v in (("path", cfg.data.path),
+                                                    ("path_b", cfg.data.path_b)) if v})
+    return cfg.model_copy(update={"data": data})
+
+
+def cpu_seconds_per_step(name: str, out: Path) -> float:
+    """CPU seconds of one training step: the difference of two timed runs (after a warm-up run)
+    over their difference in steps, so start-up (data loading, first calls) cancels out."""
+    from pixelforge.training import train
+
+    probe = out / f"{name}-probe"
+    cpu = []
+    for steps in PROBE_STEPS:
+        shutil.rmtree(probe, ignore_errors=True)
+        t0 = time.process_time()
+        train(run_config(name, 60.0, steps=steps), probe, progress=False)
+        cpu.append(time.process_time() - t0)
+    shutil.rmtree(probe)
+    return max(cpu[2] - cpu[1], 1e-3) / (PROBE_STEPS[2] - PROBE_STEPS[1])
+
+
+def cmd_train(args) -> dict:
+    from pixelforge.training import train
+
+    run = args.out / args.name
+    if run.exists():
+        raise SystemExit(f"{run} exists; remove it to train again")
+    per_step = cpu_seconds_per_step(args.name, args.out)
+    steps = max(10, int(args.budget * 60 / per_step * 0.85))
+    cfg = run_config(args.name, args.budget, steps)
+    print(f"{args.name}: {per_step:.2f} CPU s/step -> train.steps {steps} in "
+          f"{args.budget} CPU-min", flush=True)
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = train(cfg, run, progress=False)
+    info = {"name": args.name, "budget_cpu_min": args.budget, "steps_planned": steps,
+            "steps_done": result.step, "cpu_s_per_step_probe": per_step,
+            "cpu_minutes": (time.process_time() - c0) / 60,
+            "wall_minutes": (time.perf_counter() - t0) / 60,
+            "batch_size": cfg.train.batch_size, "image_size": SIZE,
+            "train_images": _train_images(cfg), "checkpoint": str(result.checkpoint)}
+    info["cpu_s_per_epoch"] = (info["cpu_minutes"] * 60 / max(result.step, 1)
+                               * info["train_images"] / cfg.train.batch_size)
+    (run / "bench_train.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def _train_images(cfg) -> int:
+    if cfg.translation.pairs == "gray":
+        return len(list((Path(cfg.data.path) / "train").glob("*.png")))
+    return len(load_images(cfg.data.path, image_size=SIZE, channels=3))
+
+
+# -- scoring ----------------------------------------------------------------------------------
+def _facades(part: str, split: str):
+    return load_images(f"{FACADES}:{part}", image_size=SIZE, channels=3, split=split)
+
+
+def _tensor(ds) -> torch.Tensor:
+    from pixelforge.pipelines.autoencode import dataset_arrays
+
+    return dataset_arrays(ds, None)[0]
+
+
+def _photo_crops(split: str, per_photo: int) -> torch.Tensor:
+    """Seeded random crops (1/2 to all of the shorter side, resized to 64 px) of the photos."""
+    from pixelforge.data.degraded import photo_files
+    from pixelforge.data.translation import GrayPairs
+
+    ds = GrayPairs(photo_files(PHOTOS, split), size=SIZE, crop="random", seed=777,
+                   per_photo=per_photo)
+    return torch.stack([ds.target(i) for i in range(len(ds))])
+
+
+def _as_dataset(x: torch.Tensor, what: str):
+    from pixelforge.core.images import to_uint8
+    from pixelforge.data.dataset import ImageDataset
+
+    return ImageDataset(images=to_uint8(x), labels=torch.full((len(x),), -1), num_classes=0,
+                        description=what, fingerprint=f"bench-translation-{what}",
+                        image_size=SIZE, channels=3)
+
+
+class Judge:
+    """FD/KID in the cnn features of one target domain (extractor trained on its train split)."""
+
+    def __init__(self, train_ds, real: torch.Tensor) -> None:
+        from pixelforge.metrics.extractor import get_extractor
+
+        self.extractor = get_extractor(train_ds, epochs=2, seed=12345)
+        self.real = self.extractor.features(real)
+
+    def __call__(self, images: torch.Tensor) -> dict[str, float]:
+        from pixelforge.metrics.translation import domain_scores
+
+        x = images if images.shape[1] == 3 else images.expand(-1, 3, -1, -1)
+        return domain_scores(self.extractor.features(x), self.real, seed=0)
+
+
+def judges(name: str) -> dict[str, Judge]:
+    """The target-domain judges a run is scored with (their extractors are cached once trained)."""
+    if name == "colorize":
+        test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
+        return {"photo_crops": Judge(_as_dataset(train_crops, "photos-train-crops-64"), test)}
+    photos, labels = _tensor(_facades("x_a", "test")), _tensor(_facades("x_b", "test"))
+    out = {"photo": Judge(_facades("x_a", "train"), photos)}
+    if name == "cyclegan_facades":
+        out["label"] = Judge(_facades("x_b", "train"), labels)
+    return out
+
+
+def cmd_warm(args) -> dict:
+    """Train (and cache) every judge's extractor, e.g. while the models train."""
+    return {name: {k: j.extractor.id for k, j in judges(name).items()}
+            for name in ("colorize", "cyclegan_facades")}
+
+
+def _load(args, name: str):
+    import pixelforge
+
+    return pixelforge.load(args.out / name)
+
+
+def cmd_score(args) -> dict:
+    from pixelforge.metrics.translation import cycle_psnr, paired_scores
+
+    name = args.name
+    pipe = _load(args, name)
+    tr = lambda x, d: pipe.translate(x, direction=d, precision="fp32")  # noqa: E731
+    out: dict = {"name": name}
+    if name in ("pix2pix_facades", "l1_facades", "cyclegan_facades"):
+        photos, labels = _tensor(_facades("x_a", "test")), _tensor(_facades("x_b", "test"))
+        js = judges(name)
+        judge_photo = js["photo"]
+        fake_photo = tr(labels, "b2a")
+        out["b2a"] = {**judge_photo(fake_photo), **paired_scores(fake_photo, photos),
+                      "fd_untranslated": judge_photo(labels)["fd"]}
+        if name == "cyclegan_facades":
+            judge_label = js["label"]
+            fake_label = tr(photos, "a2b")
+            out["a2b"] = {**judge_label(fake_label), **paired_scores(fake_label, labels),
+                          "fd_untranslated": judge_label(photos)["fd"],
+                          "cycle_psnr": cycle_psnr(photos, tr(fake_label, "b2a"))}
+            out["b2a"]["cycle_psnr"] = cycle_psnr(labels, tr(fake_photo, "a2b"))
+    elif name == "colorize":
+        from pixelforge.baselines.colorize import (
+            LumaChromaLookup,
+            lab_statistics,
+            reinhard_transfer,
+        )
+        from pixelforge.pipelines.translate import to_gray
+
+        test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
+        judge = judges(name)["photo_crops"]
+        gray = (to_gray(test).clamp(-1, 1) * 127.5).round() / 127.5  # [N, 1, H, W] 8-bit luma
+        lookup = LumaChromaLookup.fit(train_crops)
+        candidates = {"pix2pix": tr(gray, "a2b"), "gray_input": gray.expand(-1, 3, -1, -1),
+                      "luma_chroma_lookup": lookup.colorize(gray),
+                      "reinhard": reinhard_transfer(gray, lab_statistics(train_crops))}
+        for key, images in candidates.items():
+            out[key] = {**judge(images), **paired_scores(images.clamp(-1, 1), test)}
+        out["n_test_crops"] = len(test)
+    (args.out / name / "scores.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def cmd_speed(args) -> dict:
+    """Inference megapixels per CPU-second (one thread, so robust to a busy machine) of each
+    trained generator on a 512x384 image: fp32 against auto (bf16 + channels_last where the CPU
+    has fast bf16)."""
+    from pixelforge.core.precision import Precision
+
+    out = {"auto_is": Precision.resolve("auto", "auto", torch.device("cpu")).describe()}
+    x = torch.rand(1, 3, 384, 512) * 2 - 1
+    for name in RUNS:
+        if not (args.out / name).is_dir():
+            continue
+        pipe = _load(args, name)
+        for direction in pipe.directions:
+            for prec in ("fp32", "auto"):
+                pipe.translate(x, direction=direction, precision=prec)  # warm-up
+                t0 = time.process_time()
+                reps = 3
+                for _ in range(reps):
+                    pipe.translate(x, direction=direction, precision=prec)
+                dt = (time.process_time() - t0) / reps
+                out[f"{name}/{direction}/{prec}"] = round(x.shape[-1] * x.shape[-2] / 1e6 / dt, 3)
+    (args.out / "speed.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def cmd_grids(args) -> dict:
+    """docs/images/translation-*.png: rows of test examples, columns input | output(s) | target."""
+    from pixelforge.baselines.colorize import LumaChromaLookup
+    from pixelforge.core.images import save_grid
+    from pixelforge.pipelines.translate import to_gray
+
+    docs = ROOT / "docs" / "images"
+    idx = torch.tensor([0, 9, 33, 71])
+    photos = _tensor(_facades("x_a", "test"))[idx]
+    labels = _tensor(_facades("x_b", "test"))[idx]
+    written = {}
+
+    def tr(name, x, d):
+        return _load(args, name).translate(x, direction=d, precision="fp32")
+
+    def write(file, columns):
+        rows = torch.stack([c.expand(-1, 3, -1, -1) for c in columns], dim=1).flatten(0, 1)
+        written[file] = str(save_grid(rows, docs / file, nrow=len(columns)))
+
+    if (args.out / "pix2pix_facades").is_dir() and (args.out / "l1_facades").is_dir():
+        write("translation-facades.png", [labels, tr("l1_facades", labels, "b2a"),
+                                          tr("pix2pix_facades", labels, "b2a"), photos])
+    if (args.out / "cyclegan_facades").is_dir():
+        write("translation-cyclegan.png", [photos, tr("cyclegan_facades", photos, "a2b"), labels,
+                                           tr("cyclegan_facades", labels, "b2a"), photos])
+    if (args.out / "colorize").is_dir():
+        test = _photo_crops("test", 8)[torch.tensor([0, 17, 40, 90, 120])]
+        gray = (to_gray(test).clamp(-1, 1) * 127.5).round() / 127.5
+        lookup = LumaChromaLookup.fit(_photo_crops("train", 10))
+        write("translation-colorize.png", [gray, lookup.colorize(gray),
+                                           tr("colorize", gray, "a2b"), test])
+    return written
+
+
+def cmd_table(args) -> str:
+    rows = ["| run | steps | CPU-min | CPU s / epoch | scores |", "|---|---|---|---|---|"]
+    for name in RUNS:
+        run = args.out / name
+        if not (run / "bench_train.json").is_file():
+            continue
+        t = json.loads((run / "bench_train.json").read_text())
+        s = json.loads((run / "scores.json").read_text()) if (run / "scores.json").is_file() \
+            else {}
+        rows.append(f"| {name} | {t['steps_done']} | {t['cpu_minutes']:.1f} | "
+                    f"{t['cpu_s_per_epoch']:.0f} | {json.dumps(_short(s))} |")
+    text = "\n".join(rows)
+    print(text)
+    return text
+
+
+def _short(scores: dict) -> dict:
+    return {k: ({kk: round(vv, 3) for kk, vv in v.items() if kk != "kid_std"}
+                if isinstance(v, dict) else v) for k, v in scores.items() if k != "name"}
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)
+    np.set_printoptions(precision=3)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for cmd in ("train", "score"):
+        s = sub.add_parser(cmd)
+        s.add_argument("name", choices=list(RUNS))
+    sub.choices["train"].add_argument("--budget", type=float, default=8.0,
+                                      help="CPU-minutes of training")
+    for cmd in ("speed", "table", "warm", "grids"):
+        sub.add_parser(cmd)
+    for s in sub.choices.values():
+        s.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-translation")
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = {"train": cmd_train, "score": cmd_score, "speed": cmd_speed, "table": cmd_table,
+              "warm": cmd_warm, "grids": cmd_grids}[args.cmd](args)
+    if not isinstance(result, str):
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The "degraded" dataset builder: seeded random crops of photos, degraded or masked on the fly.
+
+Item i is crop i of photo i % N: its position, flip/rotation, degradation (noise, JPEG, blur,
+bicubic downsampling) or mask are drawn from a generator seeded by (train.seed, i) only, so every
+item is a pure function of its index and the step-addressed sampler makes resume exact (also with
+DataLoader workers). Items are {"input", "target"} (+ "mask", 1 = hole, for inpainting), floats
+in [-1, 1]; the input is rounded to 8 bits like a saved file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from pixelforge.data.builders import DATA_BUILDERS
+from pixelforge.data.degrade import degrade, modcrop, parse_degradation
+from pixelforge.data.fingerprint import files_digest
+from pixelforge.data.masks import random_mask
+from pixelforge.errors import UserError
+
+SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def photo_files(folder: str | Path, split: str = "train") -> list[Path]:
+    """Image files of `folder` (or of its `split` subfolder when it has one), sorted by name."""
+    root = Path(folder)
+    if (root / split).is_dir():
+        root = root / split
+    if not root.is_dir():
+        raise UserError(f"data.path {str(folder)!r}: restoration training needs a folder of photos")
+    files = sorted(f for f in root.iterdir() if f.suffix.lower() in SUFFIXES)
+    if not files:
+        raise UserError(f"data.path {str(folder)!r}: no image files in {root}")
+    return files
+
+
+def _read_rgb(path: Path, channels: int) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            a = np.asarray(im)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read image ({exc})") from None
+    return a[..., None] if a.ndim == 2 else a  # [H, W, C] uint8
+
+
+def _quantize(x: torch.Tensor) -> torch.Tensor:
+    return ((x.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1  # the 8-bit grid
+
+
+class DegradedPhotos(Dataset):
+    """patches_per_image seeded crops of each photo, with the task's degradation applied.
+
+    task: "denoise" (input = degradation(target)), "upscale" (input = bicubic 1/scale of the
+    target crop, crop size a multiple of scale) or "inpaint" (mask from one of `masks`)."""
+
+    def __init__(self, files: list[Path], *, task: str, crop: int, channels: int = 3,
+                 degradation: str = "blind", scale: int = 1, masks: tuple[str, ...] = ("medium",),
+                 seed: int = 0, patches_per_image: int = 2000, augment: bool = True) -> None:
+        if task not in ("denoise", "upscale", "inpaint"):
+            raise UserError(f"degraded data: unknown restoration task {task!r}")
+        self.task, self.channels, self.seed, self.augment = task, channels, int(seed), augment
+        self.scale = int(scale) if task == "upscale" else 1
+        self.crop = crop - crop % self.scale
+        self.spec = parse_degradation(f"bicubic:{self.scale}" if task == "upscale" else degradation)
+        self.masks = tuple(masks)
+        self.images = [_read_rgb(f, channels) for f in files]
+        small = [f.name for f, a in zip(files, self.images, strict=True)
+                 if min(a.shape[:2]) < self.crop]
+        if small:
+            raise UserError(f"data: {small[0]} is smaller than the {self.crop} px training crop "
+                            "(model.image_size)")
+        self.per_image = int(patches_per_image)
+        self.num_classes = 0
+        self.fingerprint = files_digest(files[0].parent, files)[:16]
+        what = "masked" if task == "inpaint" else self.spec.name
+        self.description = (f"{len(files)} photos in {files[0].parent}, {self.crop} px crops, "
+                            f"{what}")
+        self.skipped: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.images) * self.per_image
+
+    @property
+    def num_images(self) -> int:
+        return len(self.images)
+
+    def tensors(self) -> None:
+        """Not in memory as one tensor: items are made on the fly (batch_stream uses a loader)."""
+        return None
+
+    def _clean(self, i: int, rng: np.random.Generator) -> torch.Tensor:
+        a = self.images[i % len(self.images)]
+        h, w = a.shape[:2]
+        y = int(rng.integers(0, h - self.crop + 1))
+        x = int(rng.integers(0, w - self.crop + 1))
+        patch = a[y:y + self.crop, x:x + self.crop]
+        if self.augment:
+            patch = np.rot90(patch, int(rng.integers(0, 4)))
+            if rng.integers(0, 2):
+                patch = patch[:, ::-1]
+        t = torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)
+        return t.float() / 127.5 - 1  # [C, crop, crop]
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, int(i)])
+        target = self._clean(int(i), rng)
+        item_seed = int(rng.integers(0, 2**62))
+        if self.task == "inpaint":
+            protocol = self.masks[int(rng.integers(0, len(self.masks)))]
+            mask = random_mask(protocol, self.crop, self.crop, seed=item_seed)  # [1, H, W]
+            return {"input": target * (1 - mask), "target": target, "mask": mask}
+        target = modcrop(target, self.scale)
+        inp = _quantize(degrade(target, self.spec, torch.Generator().manual_seed(item_seed)))
+        return {"input": inp, "target": target}
+
+    def reference(self, n: int, key: str | None = None) -> torch.Tensor:
+        """The clean targets of the first n items [n, C, crop, crop] (health statistics)."""
+        return torch.stack([self[i][key or "target"] for i in range(min(n, len(self)))])
+
+
+def restoration_kind(cfg: Any) -> str:
+    from pixelforge.models import MODELS
+
+    return MODELS.get(cfg.model.name).kind
+
+
+@DATA_BUILDERS.register("degraded")
+def build_degraded(cfg: Any, *, download: bool = True) -> DegradedPhotos:
+    """Crops of the photos in data.path (data.split subfolder if present), degraded as the model's
+    kind needs: restore.degradation (denoise), bicubic x model scale (upscale), restore.masks."""
+    m, r = cfg.model, cfg.restore
+    files = photo_files(cfg.data.path, cfg.data.split)[: cfg.data.limit]
+    kind = restoration_kind(cfg)
+    scale = int(m.params.get("scale", 4)) if kind == "upscale" else 1
+    return DegradedPhotos(files, task=kind, crop=int(m.image_size or 64), channels=m.channels or 3,
+                          degradation=r.degradation, scale=scale, masks=tuple(r.masks),
+                          seed=cfg.train.seed, patches_per_image=r.patches_per_image)

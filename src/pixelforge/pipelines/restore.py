@@ -1,0 +1,177 @@
+"""Restoration pipelines: denoise, upscale and inpaint one image of any size in bounded memory.
+
+Images are [N, 3, H, W] in [-1, 1]. Each pipeline wraps one network (component "denoiser",
+"upscaler" or "inpainter"), runs it under bf16 + channels_last where the CPU is fast at that
+(`precision="auto"`), and `pixelforge.load(path)` returns it for checkpoints whose
+model_index.json names the pipeline. Without a checkpoint, `load_restorer` uses the models shipped
+in the package (pixelforge/assets/models/<name>/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from pixelforge.core.precision import Precision
+from pixelforge.errors import UserError
+from pixelforge.pipelines.base import Pipeline, register_pipeline
+from pixelforge.pipelines.tiled import tiled_apply
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
+SHIPPED = {"denoise": "denoise-blind", "upscale-2": "upscale-x2", "upscale-4": "upscale-x4",
+           "inpaint": "inpaint"}
+INPAINT_MAX_SIDE = 768  # larger images: inpaint a crop around the mask and paste it back
+INPAINT_MARGIN = 64  # context (px) kept around the mask's bounding box, at least
+
+
+class RestorePipeline(Pipeline):
+    """Shared plumbing: precision, eval mode, one network applied with autocast."""
+
+    def _caller(self, fn, precision: str):
+        """fn wrapped to run on the network's device under the resolved precision, no grad."""
+        net = self.model
+        net.eval()
+        device = next(net.parameters()).device
+        prec = Precision.resolve(precision, "auto", device)
+        if prec.channels_last:
+            net.to(memory_format=torch.channels_last)
+
+        def call(t: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+            t = t.to(device, memory_format=prec.memory_format)
+            with torch.no_grad(), prec.autocast(device):
+                return fn(t, *(r.to(device) for r in rest)).float()
+
+        return call
+
+
+@register_pipeline("denoise")
+class DenoisePipeline(RestorePipeline):
+    """A denoiser (noisy image -> clean image, same size)."""
+
+    main_component = "denoiser"
+
+    def denoise(self, x: torch.Tensor, *, tile: int = 0, tile_pad: int = 16,
+                precision: str = "auto") -> torch.Tensor:
+        """[N, 3, H, W] noisy -> [N, 3, H, W] denoised, clamped to [-1, 1]."""
+        call = self._caller(self.model, precision)
+        return tiled_apply(call, x, scale=1, tile=tile, pad=tile_pad).clamp_(-1, 1)
+
+    __call__ = denoise
+
+
+@register_pipeline("upscale")
+class UpscalePipeline(RestorePipeline):
+    """A super-resolution network (LR -> HR, `scale` times larger)."""
+
+    main_component = "upscaler"
+
+    @property
+    def scale(self) -> int:
+        return int(self.model.scale)
+
+    def upscale(self, x: torch.Tensor, *, tile: int = 0, tile_pad: int = 16,
+                precision: str = "auto") -> torch.Tensor:
+        """[N, 3, h, w] -> [N, 3, scale*h, scale*w], clamped to [-1, 1]; tiles bound the memory."""
+        call = self._caller(self.model, precision)
+        out = tiled_apply(call, x, scale=self.scale, tile=tile, pad=tile_pad)
+        return out.clamp_(-1, 1)
+
+    def upscale_alpha(self, alpha: torch.Tensor) -> torch.Tensor:
+        """Alpha [N, 1, h, w] upscaled on its own with bicubic (never through the network)."""
+        h, w = alpha.shape[-2:]
+        up = F.interpolate(alpha.float(), size=(h * self.scale, w * self.scale), mode="bicubic",
+                           align_corners=False)
+        return up.clamp_(-1, 1)
+
+    __call__ = upscale
+
+
+def mask_crop_box(mask: torch.Tensor, max_side: int = INPAINT_MAX_SIDE,
+                  margin: int = INPAINT_MARGIN) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) of the region to inpaint for a large image, or None for the whole image.
+
+    The box is the mask's bounding box grown by max(margin, half its size) on each side, clipped.
+    """
+    h, w = mask.shape[-2:]
+    if max(h, w) <= max_side:
+        return None
+    ys, xs = torch.nonzero(mask.reshape(h, w) > 0.5, as_tuple=True)
+    if ys.numel() == 0:
+        return None
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    gy, gx = max(margin, (y1 - y0) // 2), max(margin, (x1 - x0) // 2)
+    box = (max(0, y0 - gy), min(h, y1 + gy), max(0, x0 - gx), min(w, x1 + gx))
+    if (box[1] - box[0]) * (box[3] - box[2]) >= 0.8 * h * w:
+        return None
+    return box
+
+
+@register_pipeline("inpaint")
+class InpaintPipeline(RestorePipeline):
+    """An inpainting network (image + mask, 1 = hole -> image with the hole filled)."""
+
+    main_component = "inpainter"
+
+    def inpaint(self, x: torch.Tensor, mask: torch.Tensor, *, precision: str = "auto",
+                max_side: int = INPAINT_MAX_SIDE) -> torch.Tensor:
+        """x [N, 3, H, W], mask [N, 1, H, W] (1 = hole) -> filled image; known pixels unchanged.
+
+        Images larger than `max_side` are inpainted in a crop around the mask, pasted back.
+        """
+        if mask.shape[-2:] != x.shape[-2:]:
+            raise UserError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is "
+                            f"{x.shape[-1]}x{x.shape[-2]}")
+        mask = (mask > 0.5).float()
+        call = self._caller(self.model, precision)
+        out = x.clone().float()
+        for i in range(x.shape[0]):
+            box = mask_crop_box(mask[i], max_side)
+            y0, y1, x0, x1 = box or (0, x.shape[-2], 0, x.shape[-1])
+            xi, mi = x[i:i + 1, :, y0:y1, x0:x1], mask[i:i + 1, :, y0:y1, x0:x1]
+            filled = call(xi, mi).cpu().clamp_(-1, 1)
+            out[i:i + 1, :, y0:y1, x0:x1] = xi * (1 - mi) + filled * mi
+        return out
+
+    __call__ = inpaint
+
+
+PIPELINE_OF_KIND = {"denoise": DenoisePipeline, "upscale": UpscalePipeline,
+                    "inpaint": InpaintPipeline}
+
+
+def shipped_path(kind: str, scale: int | None = None) -> Path:
+    key = f"{kind}-{scale}" if kind == "upscale" else kind
+    name = SHIPPED.get(key)
+    if name is None:
+        raise UserError(f"no shipped {kind} model for scale {scale}; shipped scales: 2, 4")
+    return SHIPPED_DIR / name
+
+
+def load_restorer(kind: str, model: str | Path | None = None, *,
+                  scale: int | None = None) -> RestorePipeline:
+    """The `kind` pipeline from a run/checkpoint folder, or the shipped model when model is None."""
+    from pixelforge.pipelines.base import load_pipeline as load
+
+    cls = PIPELINE_OF_KIND[kind]
+    if model is None:
+        path = shipped_path(kind, scale)
+        if not (path / "model_index.json").is_file():
+            raise UserError(f"no shipped {kind} model is installed in this pixelforge "
+                            f"({path.name}); train one and pass --model RUN")
+        model = path
+    loaded = load(model)
+    if isinstance(loaded, cls):
+        pipe = loaded
+    elif getattr(loaded, "role", None) == cls.main_component:  # a bare network folder
+        pipe = cls({cls.main_component: loaded})
+    elif cls.main_component in getattr(loaded, "components", {}):
+        pipe = cls({cls.main_component: loaded.components[cls.main_component]},
+                   index=getattr(loaded, "index", None))
+    else:
+        found = getattr(loaded, "name", None) or type(loaded).__name__
+        raise UserError(f"{model} holds a {found!r} model, not a {kind} model")
+    if kind == "upscale" and scale is not None and pipe.scale != scale:
+        raise UserError(f"--scale {scale}: {model} upscales x{pipe.scale} only")
+    return pipe

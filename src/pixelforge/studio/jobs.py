@@ -1,0 +1,195 @@
+"""Training jobs started from the studio: `pixelforge train` as a subprocess, stopped with SIGINT.
+
+The studio never imports training code; the subprocess writes the run folder and the studio
+reads it back through pixelforge.runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pixelforge.errors import UserError
+from pixelforge.runs import contained
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+KEY_RE = re.compile(r"[a-z_]+(\.[a-z0-9_]+)+")
+FORBIDDEN_KEYS = ("data.path",)  # the data set is chosen on the page, inside allowed folders
+STUDIO_LOG = "studio_train.log"
+
+
+def recipes(config_dir: Path | None) -> dict[str, str]:
+    """Recipe name (path under configs/, without .yaml) -> what it is for (its leading comment)."""
+    if config_dir is None or not config_dir.is_dir():
+        return {}
+    out = {}
+    for path in sorted(config_dir.rglob("*.yaml")):
+        lines = []
+        for line in path.read_text(errors="replace").splitlines():
+            if not line.startswith("#"):
+                break
+            lines.append(line.lstrip("#").strip())
+        out[path.relative_to(config_dir).with_suffix("").as_posix()] = " ".join(lines)
+    return out
+
+
+def parse_overrides(text: str) -> list[str]:
+    """'train.lr_g=1e-4' or '--train.lr_g 1e-4' (any whitespace) -> ['--train.lr_g=1e-4', ...].
+
+    Only config keys are accepted (no other options, nothing a shell would see); data paths
+    are refused because the data set is chosen from the allowed folders."""
+    tokens = text.split()
+    out, i = [], 0
+    while i < len(tokens):
+        tok = tokens[i].removeprefix("--")
+        if "=" in tok:
+            key, value = tok.split("=", 1)
+            i += 1
+        elif i + 1 < len(tokens):
+            key, value = tok, tokens[i + 1]
+            i += 2
+        else:
+            raise UserError(f"override {tokens[i]!r} needs a value (section.key=value)")
+        if not KEY_RE.fullmatch(key):
+            raise UserError(f"override {key!r}: write config keys as section.key=value")
+        if key in FORBIDDEN_KEYS or key.startswith("data.path"):
+            raise UserError(f"override {key!r}: choose the data set on the page instead")
+        out.append(f"--{key}={value}")
+    return out
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C raises KeyboardInterrupt even when the studio itself was started
+    with SIGINT ignored (a background job), so Stop always saves the run."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@dataclass
+class TrainJob:
+    """One `pixelforge train` subprocess writing into run_dir."""
+
+    name: str
+    run_dir: Path
+    command: list[str]
+    proc: subprocess.Popen
+    started: float = field(default_factory=time.time)
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def status(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            return f"training ({time.time() - self.started:.0f} s)"
+        if code == 0:
+            return "finished"
+        if code == 130:
+            return "stopped (resumable)"
+        return f"failed (exit code {code}); see {STUDIO_LOG} in the run folder"
+
+    def stop(self) -> None:
+        """Ctrl-C for the run: it saves a checkpoint and exits, resumable later."""
+        if self.running:
+            self.proc.send_signal(signal.SIGINT)
+
+    def output(self, lines: int = 20) -> str:
+        path = self.run_dir / STUDIO_LOG
+        if not path.is_file():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class JobManager:
+    """Starts, lists and stops the studio's training subprocesses (one at a time by default)."""
+
+    def __init__(self, runs_root: Path, data_roots: list[Path], config_dir: Path | None,
+                 max_running: int = 1) -> None:
+        self.runs_root = runs_root.resolve()
+        self.data_roots = [d.resolve() for d in data_roots]
+        self.config_dir = config_dir
+        self.max_running = max_running
+        self.jobs: dict[str, TrainJob] = {}
+        self._lock = threading.Lock()
+        atexit.register(self.stop_all)
+
+    def data_choices(self) -> list[str]:
+        """'default' (the embedded MNIST subset) and the folders / .npz files in the data roots."""
+        out = ["default"]
+        for root in self.data_roots:
+            if root.is_dir():
+                for p in sorted(root.iterdir()):
+                    if p.is_dir() or p.suffix == ".npz":
+                        out.append(str(p))
+        return out
+
+    def resolve_data(self, data: str) -> str:
+        if data == "default":
+            return data
+        for root in self.data_roots:
+            try:
+                return str(contained(root, data))
+            except UserError:
+                continue
+        raise UserError(f"data {data!r} is not in the studio's data folders "
+                        f"({', '.join(map(str, self.data_roots))})")
+
+    def start(self, name: str, *, recipe: str | None, data: str, steps: int | None,
+              minutes: float | None, overrides: str = "", resume: bool = False) -> TrainJob:
+        if not NAME_RE.fullmatch(name or ""):
+            raise UserError(f"run name {name!r}: use letters, digits, '_', '-', '.' (max 64)")
+        run_dir = contained(self.runs_root, name)
+        with self._lock:
+            if sum(j.running for j in self.jobs.values()) >= self.max_running:
+                raise UserError("a training is already running; stop it first")
+            cmd = [sys.executable, "-m", "pixelforge.cli.main", "train", "--out", str(run_dir),
+                   "--quiet"]
+            if resume:
+                cmd.append("--resume")
+            elif (run_dir / "checkpoints").is_dir():
+                raise UserError(f"run {name!r} exists; tick 'resume' or choose another name")
+            if recipe and not resume:
+                recipe_path = contained(self.config_dir, f"{recipe}.yaml") if self.config_dir \
+                    else None
+                if recipe_path is None or not recipe_path.is_file():
+                    raise UserError(f"unknown recipe {recipe!r}")
+                cmd += ["--config", str(recipe_path)]
+            if not resume:
+                cmd += ["--data", self.resolve_data(data)]
+            if steps:
+                cmd += ["--steps", str(int(steps))]
+            if minutes:
+                cmd.append(f"--train.time_budget={float(minutes)}")
+            cmd += parse_overrides(overrides)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            log = open(run_dir / STUDIO_LOG, "ab")  # noqa: SIM115 - handed to the child
+            try:
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, cwd=self.runs_root,
+                                        start_new_session=True, preexec_fn=_default_sigint)
+            finally:
+                log.close()
+            job = TrainJob(name, run_dir, cmd, proc)
+            self.jobs[name] = job
+            return job
+
+    def get(self, name: str) -> TrainJob | None:
+        return self.jobs.get(name)
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        """Stop every running job (studio shutdown) and wait for their checkpoints."""
+        running = [j for j in self.jobs.values() if j.running]
+        for job in running:
+            job.stop()
+        for job in running:
+            try:
+                job.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                job.proc.kill()

@@ -1,0 +1,124 @@
+"""The models shipped in the package (pixelforge/assets/models): they load, stay within 5 MB, and
+beat the classical method on the committed test photos (tests/restoration/data, held out from
+training) with seeded degradations; the CLI verbs use them when no --model is given. These
+comparisons fail with random or untrained weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pixelforge.baselines import classical as cl
+from pixelforge.cli.main import main
+from pixelforge.data.degrade import item_seed, restoration_pair
+from pixelforge.data.masks import random_mask
+from pixelforge.metrics.restoration import psnr
+from pixelforge.pipelines.restore import SHIPPED, SHIPPED_DIR, load_restorer
+
+from .conftest import DATA, load_crop
+
+PHOTOS = ["castillo_128.png", "colosseum_96.png", "polar_bear_96.png"]
+
+
+@pytest.fixture(scope="module")
+def crops() -> list[torch.Tensor]:
+    return [load_crop(name)[None] for name in PHOTOS]  # [1, 3, H, W] each
+
+
+def mean(values) -> float:
+    return float(np.mean([float(v) for v in values]))
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED.values()))
+def test_shipped_model_is_installed_small_and_carded(name):
+    folder = SHIPPED_DIR / name
+    index = json.loads((folder / "model_index.json").read_text())
+    size = sum(f.stat().st_size for f in folder.rglob("*.safetensors"))
+    assert 0 < size <= 5 * 1024 * 1024
+    assert not list(folder.rglob("training_state*"))  # only the exported network ships
+    card = (folder / "MODEL_CARD.md").read_text()
+    for needed in ("Data", "Budget", "Metrics", "Licence", "make models"):
+        assert needed in card, needed
+    assert index["pipeline"] in ("denoise", "upscale", "inpaint")
+
+
+def test_shipped_denoiser_beats_tuned_nlmeans_at_sigma_25(crops):
+    pipe = load_restorer("denoise")
+    ours, nlm = [], []
+    for i, c in enumerate(crops):
+        x = restoration_pair(c, "noise:25", item_seed(7, i), quantize=True)["input"]
+        ours.append(psnr(pipe.denoise(x, precision="fp32"), c))
+        nlm.append(psnr(cl.nlmeans(x, 25.0), c))
+    assert mean(ours) > mean(nlm) + 0.3, (mean(ours), mean(nlm))
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_shipped_upscaler_beats_bicubic_on_y_psnr(crops, scale):
+    pipe = load_restorer("upscale", scale=scale)
+    ours, bic = [], []
+    for i, c in enumerate(crops):
+        pair = restoration_pair(c, f"bicubic:{scale}", item_seed(7, i), quantize=True)
+        lr, hr = pair["input"], pair["target"]
+        ours.append(psnr(pipe.upscale(lr, precision="fp32"), hr, crop=scale, y_channel=True))
+        bic.append(psnr(cl.upscale_bicubic(lr, scale), hr, crop=scale, y_channel=True))
+    assert mean(ours) > mean(bic) + 0.2, (mean(ours), mean(bic))
+
+
+def test_shipped_inpainter_beats_telea_in_the_hole(crops):
+    pipe = load_restorer("inpaint")
+    ours, telea = [], []
+    for i, c in enumerate(crops):
+        for k, protocol in enumerate(("medium", "thick")):
+            m = random_mask(protocol, c.shape[-2], c.shape[-1], seed=item_seed(7, 10 * i + k))[None]
+            x = c * (1 - m)
+            ours.append(psnr(pipe.inpaint(x, m, precision="fp32"), c, mask=m))
+            telea.append(psnr(cl.inpaint_telea(x, m), c, mask=m))
+    assert mean(ours) > mean(telea), (mean(ours), mean(telea))
+
+
+def _png(path, t: torch.Tensor) -> None:
+    a = ((t[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    Image.fromarray(a).save(path)
+
+
+def _read(path) -> torch.Tensor:
+    with Image.open(path) as im:
+        a = np.asarray(im.convert("RGB"))
+    return torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def test_cli_verbs_use_the_shipped_models(crops, tmp_path):
+    clean = crops[1]  # 96 x 96
+    noisy = restoration_pair(clean, "noise:25", item_seed(3, 0), quantize=True)["input"]
+    _png(tmp_path / "noisy.png", noisy)
+    assert main(["denoise", str(tmp_path / "noisy.png"), "--out", str(tmp_path / "d"),
+                 "--precision", "fp32"]) == 0
+    out = _read(tmp_path / "d" / "noisy.png")
+    assert out.shape == clean.shape
+    assert float(psnr(out, clean)) > float(psnr(noisy, clean)) + 3
+
+    lr = restoration_pair(clean, "bicubic:4", item_seed(3, 0), quantize=True)["input"]
+    _png(tmp_path / "small.png", lr)
+    assert main(["upscale", str(tmp_path / "small.png"), "--scale", "4", "--out",
+                 str(tmp_path / "u"), "--precision", "fp32"]) == 0
+    up = _read(tmp_path / "u" / "small.png")
+    assert up.shape == clean.shape
+    expected = load_restorer("upscale", scale=4).upscale(lr, precision="fp32")
+    assert float((up - expected).abs().max()) <= 1.01 / 127.5  # the pipeline's result, 8-bit
+
+    _png(tmp_path / "photo.png", clean)
+    Image.fromarray(np.zeros((96, 96), np.uint8)).save(tmp_path / "mask.png")
+    hole = np.zeros((96, 96), np.uint8)
+    hole[30:60, 20:70] = 255  # white = hole
+    Image.fromarray(hole).save(tmp_path / "mask.png")
+    assert main(["inpaint", str(tmp_path / "photo.png"), "--mask", str(tmp_path / "mask.png"),
+                 "--out", str(tmp_path / "i"), "--precision", "fp32"]) == 0
+    filled = _read(tmp_path / "i" / "photo.png")
+    m = torch.from_numpy(hole > 0)[None, None].float()
+    assert torch.equal(filled * (1 - m), _read(tmp_path / "photo.png") * (1 - m))
+    assert float(psnr(filled, clean, mask=m)) > float(psnr(clean * (1 - m), clean, mask=m)) + 5
+    assert DATA.is_dir()

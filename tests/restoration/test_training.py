@@ -1,0 +1,146 @@
+"""Restoration training through the one Trainer: each kind trains, exports its component, loads,
+resumes bit-exactly and fine-tunes from another model (train.init); the degraded data is a pure
+function of (seed, index)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from pixelforge.api import load
+from pixelforge.config import build_config
+from pixelforge.data.builders import build_dataset
+from pixelforge.errors import UserError
+from pixelforge.training import train
+from pixelforge.training.restore import RestoreTask
+
+from .conftest import DATA
+
+KINDS = {  # kind -> (family, component, tiny params, crop, extra overrides)
+    "denoise": ("dncnn", "denoiser", {"depth": 3, "width": 8}, 24, {}),
+    "upscale": ("srresnet", "upscaler", {"scale": 2, "n_blocks": 1, "width": 8}, 24, {}),
+    "inpaint": ("inpaint-unet", "inpainter", {"width": 8, "levels": 2}, 32,
+                {"restore.adv_weight": 0.1}),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_photos(tmp_path_factory) -> Path:
+    """Three small real photos (the committed test crops) as a training folder."""
+    folder = tmp_path_factory.mktemp("photos")
+    for f in sorted(DATA.glob("*.png")):
+        Image.open(f).convert("RGB").save(folder / f.name)
+    return folder
+
+
+def config(kind: str, data: Path, steps: int, **extra):
+    name, _, params, crop, more = KINDS[kind]
+    ov = {"model.name": name, "model.image_size": crop, "model.channels": 3,
+          "model.params": params, "data.path": str(data), "train.steps": steps,
+          "train.batch_size": 2, "train.checkpoint_every": 2, "train.log_every": 1,
+          "train.sample_every": 100, "train.n_samples": 2, "train.precision": "fp32",
+          "restore.patches_per_image": 4, **more, **extra}
+    return build_config({}, ov)
+
+
+def weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    """The task's training state (networks, EMA, optimizers, adversary); the global RNG record
+    is left out: a DataLoader draws its base seed from it, and no restoration item uses it."""
+    state = load_file(str(ckpt / "training_state.safetensors"))
+    return {k: v for k, v in state.items() if k.startswith("t.task.")}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_trains_exports_loads_and_resumes_bit_exactly(kind, tiny_photos, tmp_path):
+    role = KINDS[kind][1]
+    full = train(config(kind, tiny_photos, 4), tmp_path / "full", progress=False)
+    train(config(kind, tiny_photos, 2), tmp_path / "half", progress=False)
+    resumed = train(config(kind, tiny_photos, 4), tmp_path / "half", resume=True, progress=False)
+    assert full.step == resumed.step == 4
+    a, b = weights(full.checkpoint), weights(resumed.checkpoint)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    index = json.loads((full.checkpoint / "model_index.json").read_text())
+    assert index["kind"] == kind and index["pipeline"] == kind
+    assert index["components"] == {role: role}
+    net = load(tmp_path / "full", component=role)
+    pipe = load(tmp_path / "full")
+    assert type(net).__name__ == type(pipe.model).__name__
+    first = load(tmp_path / "half" / "checkpoints" / "step-0000002", component=role)
+    moved = [not torch.equal(p, q) for p, q in zip(first.parameters(), net.parameters(),
+                                                   strict=True)]
+    assert any(moved)  # two more steps changed the exported (EMA) weights
+
+
+def test_init_copies_the_source_weights(tiny_photos, tmp_path):
+    src = train(config("upscale", tiny_photos, 2), tmp_path / "src", progress=False)
+    cfg = config("upscale", tiny_photos, 1, **{"train.init": str(tmp_path / "src"),
+                                               "train.lr_g": 1e-12})
+    out = train(cfg, tmp_path / "ft", progress=False)
+    a = load(src.checkpoint, component="upscaler").state_dict()
+    b = load(out.checkpoint, component="upscaler").state_dict()
+    for k in a:  # lr ~0: the fine-tuned weights are still the source's
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
+    fresh = load(train(config("upscale", tiny_photos, 1, **{"train.lr_g": 1e-12}),
+                       tmp_path / "fresh", progress=False).checkpoint, component="upscaler")
+    assert not all(torch.equal(a[k], fresh.state_dict()[k]) for k in a)
+
+
+def test_init_refuses_a_mismatched_network(tiny_photos, tmp_path):
+    train(config("upscale", tiny_photos, 1), tmp_path / "src", progress=False)
+    cfg = config("upscale", tiny_photos, 1, **{"train.init": str(tmp_path / "src"),
+                                               "model.params": {"scale": 2, "n_blocks": 2,
+                                                                "width": 8}})
+    with pytest.raises(UserError, match="train.init"):
+        train(cfg, tmp_path / "ft", progress=False)
+    with pytest.raises(UserError, match="no such run"):
+        train(config("upscale", tiny_photos, 1, **{"train.init": "no-such-model"}),
+              tmp_path / "ft2", progress=False)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_degraded_items_are_seeded_and_shaped(kind, tiny_photos):
+    cfg = config(kind, tiny_photos, 1)
+    ds = build_dataset("degraded", cfg)
+    assert len(ds) == 3 * 4 and ds.num_images == 3
+    a, b = ds[5], ds[5]
+    for k in a:
+        assert torch.equal(a[k], b[k])
+    other = build_dataset("degraded", config(kind, tiny_photos, 1, **{"train.seed": 1}))[5]
+    assert not torch.equal(a["input"], other["input"])
+    crop = KINDS[kind][3]
+    assert a["target"].shape == (3, crop, crop)
+    if kind == "upscale":
+        assert a["input"].shape == (3, crop // 2, crop // 2)
+    if kind == "inpaint":
+        hole = a["mask"] > 0.5
+        assert 0 < hole.float().mean() <= 0.5
+        assert torch.all(a["input"][:, hole[0]] == 0)
+    else:  # 8-bit input, like a saved file
+        q = (a["input"] + 1) * 127.5
+        assert torch.allclose(q, q.round(), atol=1e-4)
+
+
+def test_denoise_inputs_follow_the_degradation(tiny_photos):
+    ds = build_dataset("degraded", config("denoise", tiny_photos, 1,
+                                          **{"restore.degradation": "noise:25"}))
+    res = torch.stack([ds[i]["input"] - ds[i]["target"] for i in range(len(ds))])
+    sigma = float(res.std()) * 127.5
+    assert 20 < sigma < 27  # sigma 25 less a little clipping at the extremes
+
+
+def test_preview_shows_input_output_target_side_by_side(tiny_photos, tmp_path):
+    cfg = config("upscale", tiny_photos, 2, **{"train.sample_every": 2})
+    out = train(cfg, tmp_path / "r", progress=False)
+    grid = np.asarray(Image.open(out.run_dir / "samples" / "step-0000002.png"))
+    crop = KINDS["upscale"][3]
+    assert grid.shape[1] >= 3 * crop and grid.shape[1] < 4 * crop * 2  # 3 panels per image
+    task_cls = RestoreTask
+    assert task_cls.data_kind == "degraded"

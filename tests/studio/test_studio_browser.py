@@ -1,0 +1,331 @@
+"""End-to-end: the studio in a real headless Chromium (Playwright), on a tiny trained checkpoint.
+
+Screenshots of each page go to PIXELFORGE_STUDIO_ARTIFACTS (default: a pytest tmp folder)."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                       "(apt-get install chromium) for the browser tests"),
+]
+pytest.importorskip("gradio", reason="the studio needs gradio 6")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+RECIPE = "# tiny: a seed-dcgan small enough to train in seconds (tests only)\n" \
+    "model: {name: seed-dcgan, image_size: 16, channels: 1, latent_dim: 16}\n"
+TIMEOUT = 45_000  # ms: generous, a busy 2-core CI box is slow; waits end when met
+
+
+def _tiny_overrides():
+    """tests/conftest.py's tiny_overrides builder (module-scoped fixtures cannot request it)."""
+    for mod in list(sys.modules.values()):
+        fn = getattr(mod, "_tiny_overrides", None)
+        if callable(fn) and str(getattr(mod, "__file__", "")).endswith("conftest.py"):
+            return fn
+    raise RuntimeError("tests/conftest.py not loaded")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _restoration_checkpoints(root: Path) -> None:
+    """Small random-weight denoise / upscale / inpaint checkpoints (sizes and wiring, not quality)."""
+    import torch
+
+    from pixelforge.checkpoint import write_components
+    from pixelforge.models.dncnn import DnCNN
+    from pixelforge.models.inpaint_unet import InpaintUNet
+    from pixelforge.models.srresnet import SRResNet
+
+    torch.manual_seed(0)
+    for name, role, net, model in (("denoise", "denoiser", DnCNN(depth=3, width=8), "dncnn"),
+                                   ("upscale", "upscaler", SRResNet(scale=2, n_blocks=1, width=8),
+                                    "srresnet"),
+                                   ("inpaint", "inpainter", InpaintUNet(width=8),
+                                    "inpaint-unet")):
+        write_components(root / name, {role: net}, model=model, kind=name, pipeline=name)
+
+
+def _photo(path: Path, size=(56, 40)) -> Path:
+    """A smooth colour picture with a little texture, w x h = size (not square on purpose)."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) % 32 * 8], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    path = Path(os.environ.get("PIXELFORGE_STUDIO_ARTIFACTS") or
+                tmp_path_factory.mktemp("studio-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, tiny_npz):
+    from pixelforge.config import build_config
+    from pixelforge.studio.app import StudioConfig, launch
+    from pixelforge.studio.safety import Limits
+    from pixelforge.training import train
+
+    root = tmp_path_factory.mktemp("studio")
+    runs = root / "runs"
+    train(build_config({}, _tiny_overrides()(tiny_npz)), runs / "tiny", progress=False)
+    _restoration_checkpoints(runs / "restore")
+    (runs / "data").mkdir()
+    (runs / "data" / "tiny.npz").write_bytes(tiny_npz.read_bytes())
+    (root / "configs").mkdir()
+    (root / "configs" / "tiny.yaml").write_text(RECIPE)
+    limits = Limits(image_bytes=64 * 1024, image_pixels=1024 * 1024, zip_bytes=1 << 20)
+    cfg = StudioConfig(runs=runs, config_dir=root / "configs", limits=limits,
+                       cache_dir=root / "cache", live_every=0.5)
+    demo, url, app = launch(cfg, port=_free_port(), block=False, quiet=True)
+    yield app, url
+    app.jobs.stop_all()
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(studio):
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        pg.set_default_timeout(TIMEOUT)
+        pg.goto(studio[1])
+        yield pg
+        browser.close()
+
+
+def _tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def _choose(page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _set_number(page, elem_id: str, value) -> None:
+    box = page.locator(f"#{elem_id} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _upload(page, elem_id: str, path: Path) -> None:
+    """Put a file into a gr.File, clearing the previous one first."""
+    box = page.locator(f"#{elem_id} input[type=file]")
+    if not box.count():
+        page.locator(f"#{elem_id}").get_by_role("button", name="Clear").first.click()
+    box.first.set_input_files(str(path))
+
+
+def _fetch(page, url: str) -> bytes:
+    resp = page.request.get(url)
+    assert resp.ok, (url, resp.status)
+    return resp.body()
+
+
+def _image_src(page, elem_id: str, timeout: float = TIMEOUT) -> str:
+    img = page.locator(f"#{elem_id} img").first
+    img.wait_for(state="visible", timeout=timeout)
+    return img.get_attribute("src")
+
+
+def _download_href(page, elem_id: str) -> str:
+    link = page.locator(f"#{elem_id} a[href]").first
+    link.wait_for(state="attached")
+    return link.get_attribute("href")
+
+
+def test_starts_fast_and_shows_the_gallery(studio, page, artifacts):
+    row = page.locator("#runs-table").get_by_role("gridcell", name="tiny", exact=True)
+    page.locator("#runs-table").get_by_role("gridcell", name="seed-dcgan").first.wait_for()
+    row.first.click()
+    _image_src(page, "gallery-sample")  # the run's latest progress grid
+    page.screenshot(path=str(artifacts / "gallery.png"), full_page=True)
+
+
+def test_generate_matches_python_api_and_png_info_restores(studio, page, artifacts):
+    import pixelforge
+    from pixelforge.core.images import grid_image
+    from pixelforge.studio.pngmeta import read_params
+
+    app, _ = studio
+    _tab(page, "Generate")
+    _choose(page, "gen-model", "tiny")
+    _set_number(page, "gen-seed", 5)
+    _set_number(page, "gen-count", 4)
+    page.locator("#gen-go").click()
+    page.get_by_text("seed: 5").first.wait_for()
+    shown = Image.open(io.BytesIO(_fetch(page, _image_src(page, "gen-grid"))))
+    expected = grid_image(pixelforge.load(app.runs / "tiny").generate(4, seed=5,
+                                                                      precision="fp32"))
+    assert np.array_equal(np.asarray(shown.convert("RGB")), np.asarray(expected))
+    png = _fetch(page, _download_href(page, "gen-file"))
+    params = read_params(Image.open(io.BytesIO(png)))
+    assert (params.model, params.seed, params.count, params.truncation) == ("tiny", 5, 4, None)
+    page.screenshot(path=str(artifacts / "generate.png"), full_page=True)
+
+    saved = artifacts / "generated.png"
+    saved.write_bytes(png)
+    _set_number(page, "gen-seed", 0)
+    _set_number(page, "gen-count", 9)
+    _upload(page, "png-info", saved)
+    page.wait_for_function("document.querySelector('#gen-seed input').value === '5'")
+    assert page.locator("#gen-count input[type=number]").input_value() == "4"
+
+
+def test_interpolation_writes_a_gif(studio, page, artifacts):
+    _tab(page, "Interpolate")
+    _choose(page, "walk-model", "tiny")
+    _set_number(page, "walk-frames", 6)
+    page.locator("#walk-go").click()
+    page.get_by_text("6 frames").first.wait_for()
+    gif = Image.open(io.BytesIO(_fetch(page, _download_href(page, "walk-file"))))
+    assert gif.format == "GIF" and gif.n_frames == 10  # 6 there, 4 back (loop without a jump)
+    page.screenshot(path=str(artifacts / "interpolate.png"), full_page=True)
+
+
+def test_upscale_returns_the_right_size(studio, page, artifacts, tmp_path):
+    _tab(page, "Restore / Translate")
+    _choose(page, "restore-model", "restore/upscale")
+    _upload(page, "restore-upload", _photo(tmp_path / "photo.png"))
+    page.get_by_text("56x40 RGB").first.wait_for()
+    page.locator("#restore-go").click()
+    page.get_by_text("upscale: (56, 40) -> (112, 80)").first.wait_for()
+    after = Image.open(io.BytesIO(_fetch(page, _download_href(page, "restore-file"))))
+    assert after.size == (112, 80)
+
+
+def test_draw_a_mask_and_inpaint(studio, page, artifacts, tmp_path):
+    _tab(page, "Restore / Translate")
+    photo = _photo(tmp_path / "photo.png")
+    _upload(page, "restore-upload", photo)  # first the image, then the model: one editor update
+    page.get_by_text("56x40 RGB").first.wait_for()
+    _choose(page, "restore-model", "restore/inpaint")
+    canvas = page.locator("#restore-mask canvas").first
+    canvas.wait_for(state="visible")  # the inpaint model shows the canvas with the image on it
+    page.locator("#restore-mask button[aria-label='Brush']").click()
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 15, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 15, cy, steps=8)
+    page.mouse.up()
+    page.locator("#restore-go").click()
+    page.get_by_text("inpaint: (56, 40) -> (56, 40)").first.wait_for()
+    after = np.asarray(Image.open(io.BytesIO(_fetch(page, _download_href(page, "restore-file"))))
+                       .convert("RGB")).astype(int)
+    before = np.asarray(Image.open(photo).convert("RGB")).astype(int)
+    changed = (after != before).any(-1)  # [H, W]: the hole; every other pixel kept exactly
+    assert 0.01 < changed.mean() < 0.9, changed.mean()
+    assert changed[20, 28] and not changed[0, 0] and not changed[-1, -1]
+    page.screenshot(path=str(artifacts / "restore.png"), full_page=True)
+
+
+def test_bad_uploads_get_clear_messages(studio, page, artifacts, tmp_path):
+    _tab(page, "Generate")
+    notes = tmp_path / "notes.png"
+    notes.write_text("this is text, not a picture")
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), np.uint8)).save(big)
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (4000, 4000)).save(bomb)  # 16 Mpx in a few KB
+    for path, message in ((notes, "is not an image"), (big, "over the 64 KB limit"),
+                          (bomb, "pixel limit")):
+        _upload(page, "png-info", path)
+        page.get_by_text(message).first.wait_for()
+    page.screenshot(path=str(artifacts / "upload-refused.png"), full_page=True)
+
+
+def test_zip_upload_adds_a_data_set(studio, page, tmp_path):
+    import zipfile
+
+    app, _ = studio
+    archive = tmp_path / "faces.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(12):
+            buf = io.BytesIO()
+            Image.new("L", (20, 20), i * 20).save(buf, format="PNG")
+            zf.writestr(f"set/{i:02d}.png", buf.getvalue())
+        zf.writestr("notes.txt", "skipped")
+    _tab(page, "Train")
+    page.get_by_text("add a data set from a zip of images").click()
+    page.locator("#train-zip-name input, #train-zip-name textarea").first.fill("faces")
+    _upload(page, "train-zip", archive)
+    page.get_by_text("unpacked 12 images").first.wait_for()
+    assert len(list((app.runs / "data" / "faces").rglob("*.png"))) == 12
+
+
+def test_file_routes_refuse_traversal(studio):
+    app, url = studio
+    host, port = url.split("//")[1].strip("/").split(":")
+    secret = app.runs / "tiny" / "config.yaml"
+    paths = ["/gradio_api/file=/etc/passwd", "/file=/etc/passwd",
+             "/gradio_api/file=../../../../../../etc/passwd",
+             "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+             "/gradio_api/file=%2Fetc%2Fpasswd", "/gradio_api/file=%252e%252e%252fetc%252fpasswd",
+             f"/gradio_api/file={app.cache}/../../../../etc/passwd",
+             f"/gradio_api/file={secret}", "/gradio_api/file=http://127.0.0.1:1/x",
+             "/static/../../../../etc/passwd", "/assets/..%2f..%2f..%2fetc%2fpasswd"]
+    for path in paths:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        assert resp.status >= 400, (path, resp.status)
+        assert b"root:" not in body and b"seed-dcgan" not in body, path
+
+
+def test_train_from_the_page_then_stop_and_find_a_checkpoint(studio, page, artifacts):
+    from pixelforge.runs import checkpoints
+
+    app, _ = studio
+    _tab(page, "Train")
+    name = page.locator("#train-name textarea, #train-name input").first
+    name.fill("e2e")
+    _choose(page, "train-recipe", "tiny")
+    _choose(page, "train-data", str(app.runs / "data" / "tiny.npz"))
+    _set_number(page, "train-steps", 100000)
+    _set_number(page, "train-minutes", 1)
+    page.locator("#train-overrides textarea").fill(
+        "train.batch_size=16 train.log_every=2 train.sample_every=4 train.checkpoint_every=100000 "
+        "train.n_samples=4 train.precision=fp32")
+    page.locator("#train-start").click()
+    page.get_by_text("e2e: training").first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "/step [1-9]/.test(document.querySelector('#train-progress').innerText)",
+        timeout=60_000)
+    _image_src(page, "train-sample", timeout=60_000)
+    page.screenshot(path=str(artifacts / "train.png"), full_page=True)
+    page.locator("#train-stop").click()
+    page.get_by_text("stopped (resumable)").first.wait_for(timeout=60_000)
+    ckpts = checkpoints(app.runs / "e2e")
+    assert ckpts and int(ckpts[-1].name.split("-")[1]) > 0
+    _tab(page, "Monitor")  # the same live view for any run in the folder
+    page.locator("#monitor-refresh").click()
+    _choose(page, "monitor-run", "e2e")
+    page.wait_for_function("/e2e.*step [1-9].*checkpoint step-/"
+                           ".test(document.querySelector('#monitor-progress').innerText)")
+    page.screenshot(path=str(artifacts / "monitor.png"), full_page=True)
