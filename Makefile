@@ -6,7 +6,7 @@ PF     := $(VENV)/bin/pixelforge
 RUN    ?= runs/demo
 THREADS ?= 1
 
-.PHONY: demo test lint bench bench-jobs install clean
+.PHONY: demo test lint bench bench-jobs models install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pixelforge needs Python >= 3.11"'
@@ -44,6 +44,14 @@ bench: $(VENV)/.installed
 
 bench-jobs: $(VENV)/.installed
 	$(PY) benchmarks/several_jobs.py
+
+# The restoration models shipped in src/pixelforge/assets/models (19 CPU-minutes at one thread,
+# plus 4.5 for the two reference models), their benchmark (docs/benchmarks.md "Restoration", ~30
+# minutes, most of it BM3D, run on 5 crops) and model cards.
+models: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(PY) benchmarks/make_models.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/restoration.py --bm3d-n 5 --json benchmarks/results/restoration.json
+	$(PY) benchmarks/make_models.py --cards-only --results benchmarks/results/restoration.json
 
 clean:
 	rm -rf runs .pytest_cache

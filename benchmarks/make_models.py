@@ -32,6 +32,9 @@ SHIPPED = {
     "upscale-x4": ("upscale_x4", "x4 super-resolution (L1)", "upscale-x4"),
     "inpaint": ("inpaint", "inpainting of free-form holes (white = hole)", "inpaint"),
 }
+# trained after the shipped ones for benchmarks/restoration.py, not shipped: the non-blind
+# sigma-25 denoiser (the blind model's reference) and the GAN fine-tune of upscale-x4
+REFERENCE = ("denoise_sigma25", "upscale_x4_gan")
 PHOTOS_README = "../shared/data/photos/README.md"
 
 
@@ -62,6 +65,8 @@ def ship(name: str, run: Path) -> Path:
     shutil.copy2(ckpt / "model_index.json", tmp / "model_index.json")
     for comp in index["components"].values():
         shutil.copytree(ckpt / comp, tmp / comp)
+    for f in tmp.rglob("*"):  # package data: readable by everyone (atomic writes make 0600)
+        f.chmod(0o755 if f.is_dir() else 0o644)
     size = sum(f.stat().st_size for f in tmp.rglob("*.safetensors"))
     if size > MAX_BYTES:
         raise SystemExit(f"{name}: {size} bytes of safetensors, over the 5 MB limit")
@@ -69,23 +74,13 @@ def ship(name: str, run: Path) -> Path:
     (tmp / "training.json").write_text(json.dumps(
         {k: meta[k] for k in ("step", "images_seen", "train_seconds", "pixelforge_version",
                               "precision", "data")}, indent=2) + "\n")
+    (tmp / "training.json").chmod(0o644)
     if (dest / "MODEL_CARD.md").is_file():
         shutil.copy2(dest / "MODEL_CARD.md", tmp / "MODEL_CARD.md")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     print(f"shipped {name}: {ckpt} -> {dest} ({size / 1e6:.2f} MB)", flush=True)
     return dest
-
-
-def _table(rows: list[dict]) -> str:
-    cols = ["setting", "method", "metric", "value"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        v = r["value"]
-        lines.append(f"| {r['setting']} | {r['method']} | {r['metric']} | "
-                     f"{v:.3f} |" if isinstance(v, float) else f"| {r['setting']} | "
-                     f"{r['method']} | {r['metric']} | {v} |")
-    return "\n".join(lines)
 
 
 def write_card(name: str, results: dict | None) -> None:
@@ -99,28 +94,35 @@ def write_card(name: str, results: dict | None) -> None:
     recipe_text = (ROOT / "configs" / "restoration" / f"{recipe}.yaml").read_text().rstrip()
     rows = [r for r in (results or {}).get("rows", []) if r.get("group") == group]
     protocol = (results or {}).get("protocol", {})
-    metrics = (_table(rows) + "\n\nProtocol: " + json.dumps(protocol) if rows else
+    from restoration import pivot  # benchmarks/restoration.py, next to this script
+
+    metrics = (pivot(rows) + "\nProtocol: " + json.dumps(protocol) if rows else
                "Not measured yet: run `benchmarks/restoration.py` (docs/benchmarks.md, "
                "\"Restoration\").")
+    import yaml
+
+    budget = yaml.safe_load(recipe_text)["train"].get("time_budget")
+    kind = index["kind"]
+    scale = f", scale={cfg['scale']}" if kind == "upscale" else ""
+    params = json.dumps({k: v for k, v in cfg.items() if k != "_pixelforge"})
     card = f"""# {name}: {what}
 
 `pixelforge {index['pipeline']}` uses this model when no `--model RUN` is given; in Python
-`pixelforge.load("{folder.relative_to(ROOT / 'src')}")`; fine-tune it on your own photos with
-`pixelforge train --config configs/restoration/{recipe}.yaml --init {name} --data YOUR_FOLDER`.
+`pixelforge.pipelines.restore.load_restorer("{kind}"{scale})`. Fine-tune it on your own photos
+with `pixelforge train --config configs/restoration/{recipe}.yaml --init {name} --data DIR`.
 
-- **Network:** `{index['model']}` component `{comp}`, {json.dumps({k: v for k, v in cfg.items()
-                                                                      if k != '_pixelforge'})},
-  {size / 1e6:.2f} MB of safetensors (fp32).
+- **Network:** `{index['model']}` component `{comp}`, {params}; {size / 1e6:.2f} MB of
+  safetensors (fp32).
 - **Data:** `photos/train` of the shared data (99 natural photographs, long side <= 768 px;
-  sources and per-file licences in {PHOTOS_README}): seeded random crops, degraded on the fly
-  (pixelforge/data/degraded.py).
-- **Licence of the training data:** public domain, CC0-1.0, CC-BY-2.0/3.0, CC-BY-SA-4.0, GPL-2+ and
-  LGPL-3.0 photos (the per-file table is in the photos README); CC-BY(-SA) files ask for
-  attribution, given there.
-- **Budget:** {training['step']} steps, {training['images_seen']} training crops,
-  {training['train_seconds'] / 60:.1f} wall-minutes on a shared 2-core machine; the recipe caps it
-  at `train.time_budget` CPU-minutes at one thread (below the issue's 30 CPU-minute reference
-  budget, because the machine was shared by several jobs). Precision: {training['precision']}.
+  sources and per-file licences in {PHOTOS_README}): seeded random crops, degraded on the
+  fly (pixelforge/data/degraded.py). None of the test photos was used.
+- **Licence of the training data:** public domain, CC0-1.0, CC-BY-2.0/3.0, CC-BY-SA-4.0, GPL-2+
+  and LGPL-3.0 photos (the per-file table, with authors for attribution, is in the photos
+  README).
+- **Budget:** `train.time_budget: {budget}` CPU-minutes at one thread (`budget_clock: cpu`;
+  the issue's reference budget is 30, this machine was shared by several jobs): {training['step']}
+  steps, {training['images_seen']} training crops, {training['train_seconds'] / 60:.1f}
+  wall-minutes. Precision: {training['precision']}.
 - **Reproduce:** `make models` (benchmarks/make_models.py) with the recipe below.
 
 ## Metrics (held-out photos/test, benchmarks/restoration.py)
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-train", action="store_true", help="ship the existing runs/models runs")
     p.add_argument("--cards-only", action="store_true", help="only (re)write the model cards")
     p.add_argument("--results", type=Path, help="benchmarks/restoration.py --json output")
+    p.add_argument("--shipped-only", action="store_true",
+                   help=f"do not train the reference models ({', '.join(REFERENCE)})")
     p.add_argument("names", nargs="*", default=list(SHIPPED), help="which models")
     args = p.parse_args(argv)
     results = json.loads(args.results.read_text()) if args.results else None
@@ -151,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
             run = RUNS / recipe if args.no_train else train(recipe)
             ship(name, run)
         write_card(name, results)
+    if not (args.cards_only or args.no_train or args.shipped_only):
+        for recipe in REFERENCE:  # the GAN fine-tune starts from the shipped upscale-x4
+            train(recipe)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class Bench:
 
         self.crops = [c[None] for c in eval_crops(PHOTOS / "test", n=n, size=CROP, seed=SEED)]
         self.rows: list[dict] = []
+        self.part = ""  # which --only part made a row (a later run of that part replaces them)
         self.extractor = None
         if fd:
             from pixelforge.metrics.restoration_fd import photo_extractor
@@ -49,7 +50,7 @@ class Bench:
 
     def add(self, group: str, setting: str, method: str, metric: str, value) -> None:
         self.rows.append({"group": group, "setting": setting, "method": method, "metric": metric,
-                          "value": value})
+                          "value": value, "part": self.part})
 
     def score(self, group: str, setting: str, method: str, outs, targets, *, kind: str,
               scale: int = 1, masks=None, seconds: float | None = None) -> dict:
@@ -123,9 +124,9 @@ def bench_denoise(b: Bench, bm3d_n: int) -> None:
                         kind="denoise")
 
 
-# NL-means h for JPEG q30 artefacts (no noise sigma to tie it to): picked by --tune-jpeg on
-# photos/train crops; see docs/benchmarks.md
-JPEG_NLMEANS_H = 6.0
+# NL-means h for JPEG q30 artefacts (no noise sigma to tie it to): picked by --tune-jpeg on 30
+# seeded 128 px photos/train crops from h in 2-10 (3.0: 32.14 dB; 6.0: 31.55; 10: 30.39)
+JPEG_NLMEANS_H = 3.0
 
 
 def tune_jpeg_h() -> float:
@@ -273,8 +274,9 @@ def bench_rss(b: Bench, lr: int = 1024) -> None:
     out = subprocess.run([sys.executable, "-c", RSS_SCRIPT.format(lr=lr)], capture_output=True,
                          text=True, check=True).stdout.split()
     shape, seconds, gib = " ".join(out[:-2]), float(out[-2]), float(out[-1])
-    b.add("upscale-x4", f"tiled x4 to {lr * 4}x{lr * 4} (tile 256)", "L1 model", "peak_rss_gib", gib)
-    b.add("upscale-x4", f"tiled x4 to {lr * 4}x{lr * 4} (tile 256)", "L1 model", "seconds", seconds)
+    setting = f"tiled x4 to {lr * 4}x{lr * 4} (tile 256, pad 16, auto precision)"
+    b.add("memory", setting, "L1 model", "peak_rss_gib", gib)
+    b.add("memory", setting, "L1 model", "seconds", seconds)
     log(f"rss: {shape} {seconds:.1f} s, {gib:.2f} GiB")
 
 
@@ -287,8 +289,8 @@ def example_images() -> None:
     from pixelforge.metrics.restoration_eval import eval_crops
 
     DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-    crops = [c[None] for c in eval_crops(PHOTOS / "test", n=3, size=128, seed=SEED)]
-    c = crops[2]
+    crops = [c[None] for c in eval_crops(PHOTOS / "test", size=128, seed=SEED)]
+    c = max(crops, key=lambda t: float((t[..., 1:, :] - t[..., :-1, :]).abs().mean()))  # most detail
     noisy = restoration_pair(c, "noise:25", item_seed(SEED, 0), quantize=True)["input"]
     row = [noisy, cl.nlmeans(noisy, 25.0), _pipe("denoise").denoise(noisy), c]
     save_grid(torch.cat(row), DOC_IMAGES / "restoration_denoise.png", nrow=4)
@@ -301,12 +303,24 @@ def example_images() -> None:
     save_grid(torch.cat(row), DOC_IMAGES / "restoration_inpaint.png", nrow=4)
 
 
-def markdown(rows: list[dict]) -> str:
-    lines = ["| group | setting | method | metric | value |", "|---|---|---|---|---|"]
-    for r in rows:
-        v = f"{r['value']:.3f}" if isinstance(r["value"], float) else str(r["value"])
-        lines.append(f"| {r['group']} | {r['setting']} | {r['method']} | {r['metric']} | {v} |")
-    return "\n".join(lines)
+def pivot(rows: list[dict]) -> str:
+    """One markdown table per group: a row per (setting, method), a column per metric."""
+    out = []
+    for group in dict.fromkeys(r["group"] for r in rows):
+        sub = [r for r in rows if r["group"] == group]
+        metrics = list(dict.fromkeys(r["metric"] for r in sub))
+        keys = list(dict.fromkeys((r["setting"], r["method"]) for r in sub))
+        cell = {(r["setting"], r["method"], r["metric"]): r["value"] for r in sub}
+        out += [f"**{group}**", "", "| setting | method | " + " | ".join(metrics) + " |",
+                "|---|---|" + "---|" * len(metrics)]
+        for setting, method in keys:
+            vals = []
+            for m in metrics:
+                v = cell.get((setting, method, m))
+                vals.append("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v))
+            out.append(f"| {setting} | {method} | " + " | ".join(vals) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -318,26 +332,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-fd", action="store_true", help="skip the cnn-feature FD")
     p.add_argument("--tune-jpeg", action="store_true", help="pick NL-means h for JPEG q30")
     p.add_argument("--json", type=Path, help="write the rows and the protocol here")
+    p.add_argument("--table", type=Path, help="print the tables of a --json file and exit")
     args = p.parse_args(argv)
+    if args.table:
+        print(pivot(json.loads(args.table.read_text())["rows"]))
+        return
     torch.set_num_threads(1)
     if args.tune_jpeg:
         print(tune_jpeg_h())
         return
     t0 = time.perf_counter()
     b = Bench(args.n, fd=not args.no_fd)
-    if "denoise" in args.only:
-        bench_denoise(b, args.bm3d_n)
-    if "upscale" in args.only:
-        bench_upscale(b, 2)
-        bench_upscale(b, 4)
-    if "inpaint" in args.only:
-        bench_inpaint(b)
-    if "speed" in args.only:
-        bench_speed(b)
-    if "rss" in args.only:
-        bench_rss(b)
-    if "images" in args.only:
-        example_images()
+    parts = {"denoise": lambda: bench_denoise(b, args.bm3d_n),
+             "upscale": lambda: (bench_upscale(b, 2), bench_upscale(b, 4)),
+             "inpaint": lambda: bench_inpaint(b), "speed": lambda: bench_speed(b),
+             "rss": lambda: bench_rss(b), "images": example_images}
+    for part in args.only:
+        b.part = part
+        parts[part]()
     protocol = {"data": str(PHOTOS / "test"), "crops": f"one {CROP} px crop per photo, seed {SEED}",
                 "n_images": len(b.crops), "degradation_seed": f"item_seed({SEED}, i)",
                 "input": "rounded to 8 bits", "metrics": "on 8-bit outputs; SR Y (BT.601) with "
@@ -346,10 +358,14 @@ def main(argv: list[str] | None = None) -> None:
                 f"cnn features ({b.extractor.label}, rotation) of 32 px patches",
                 "threads": 1, "seconds": round(time.perf_counter() - t0, 1),
                 "max_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2}
-    print(markdown(b.rows))
-    if args.json:
+    print(pivot(b.rows))
+    if args.json:  # merged into an existing file: rows of the parts run now are replaced
+        old = json.loads(args.json.read_text()) if args.json.is_file() else {"rows": []}
+        rows = [r for r in old["rows"] if r.get("part") not in args.only] + b.rows
+        protocol["parts"] = {**old.get("protocol", {}).get("parts", {}),
+                             **{p: protocol["seconds"] for p in args.only}}
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"protocol": protocol, "rows": b.rows}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"protocol": protocol, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from pixelforge.baselines import classical as cl
+from pixelforge.core.images import to_float, to_uint8
 from pixelforge.data.degrade import bicubic_down, degrade, from_uint8_hwc
 from pixelforge.data.masks import random_mask
 from pixelforge.metrics.restoration import psnr, ssim, tune_nlmeans_h
@@ -62,7 +63,7 @@ def score(args: argparse.Namespace) -> dict:
     res: dict[str, dict[str, float]] = {}
     for sigma in args.sigmas:
         noisy = degrade(crops, f"noise:{sigma}", seed=0)
-        noisy = (noisy * 127.5).round() / 127.5  # an 8-bit noisy photo
+        noisy = to_float(to_uint8(noisy))  # an 8-bit noisy photo
         row = {"noisy": float(psnr(noisy, crops).mean())}
         for name, fn in cl.BASELINES["denoise"].items():
             y = fn(noisy, sigma)

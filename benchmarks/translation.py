@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from pixelforge.config import load_config
+from pixelforge.core.images import to_float, to_uint8
 from pixelforge.data.spec import load_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +85,7 @@ def cmd_train(args) -> dict:
     if run.exists():
         raise SystemExit(f"{run} exists; remove it to train again")
     per_step = cpu_seconds_per_step(args.name, args.out)
-    steps = max(10, int(args.budget * 60 / per_step * 0.85))
+    steps = max(10, int(args.budget * 60 / per_step * 0.95))
     cfg = run_config(args.name, args.budget, steps)
     print(f"{args.name}: {per_step:.2f} CPU s/step -> train.steps {steps} in "
           f"{args.budget} CPU-min", flush=True)
@@ -209,7 +210,7 @@ def cmd_score(args) -> dict:
 
         test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
         judge = judges(name)["photo_crops"]
-        gray = (to_gray(test).clamp(-1, 1) * 127.5).round() / 127.5  # [N, 1, H, W] 8-bit luma
+        gray = to_float(to_uint8(to_gray(test)))  # [N, 1, H, W] 8-bit luma
         lookup = LumaChromaLookup.fit(train_crops)
         candidates = {"pix2pix": tr(gray, "a2b"), "gray_input": gray.expand(-1, 3, -1, -1),
                       "luma_chroma_lookup": lookup.colorize(gray),
@@ -273,7 +274,7 @@ def cmd_grids(args) -> dict:
                                            tr("cyclegan_facades", labels, "b2a"), photos])
     if (args.out / "colorize").is_dir():
         test = _photo_crops("test", 8)[torch.tensor([0, 17, 40, 90, 120])]
-        gray = (to_gray(test).clamp(-1, 1) * 127.5).round() / 127.5
+        gray = to_float(to_uint8(to_gray(test)))
         lookup = LumaChromaLookup.fit(_photo_crops("train", 10))
         write("translation-colorize.png", [gray, lookup.colorize(gray),
                                            tr("colorize", gray, "a2b"), test])

@@ -7,12 +7,32 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ASSET = ROOT / "src" / "pixelforge" / "assets" / "mnist_12k.npz"
 
 os.environ.setdefault("PIXELFORGE_CACHE", str(ROOT / ".cache" / "pixelforge-tests"))
+
+
+# no wall-clock deadlines for property tests: the machines are shared and noisy
+settings.register_profile("pixelforge", deadline=None)
+settings.load_profile("pixelforge")
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """Tests (and in-process CLI calls with --threads) may change torch's thread count and the
+    PERF switches: put them back."""
+    from pixelforge.nn.perf import PERF
+
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+    PERF.reset()  # CLI options and A/B tests flip the speed switches
 
 
 @pytest.fixture(autouse=True)

@@ -234,3 +234,13 @@ def test_resume_compares_an_unset_param_with_the_family_default(tmp_path):
     check_same_architecture({"model": {"params": {"width": 64}}}, saved)  # dcgan's default width
     with pytest.raises(UserError, match=r"model.params.width is 64 in the saved run .* but 8 now"):
         check_same_architecture({"model": {"params": {"width": 8}}}, saved)
+
+
+def test_allocator_switch_reaches_the_trainer_setting(gan_run):
+    """--no-tune-allocator (or PIXELFORGE_TUNE_ALLOCATOR=0) turns off the switch the Trainer reads."""
+    from pixelforge.nn.perf import PERF
+
+    assert main(["--no-tune-allocator", "info", str(gan_run)]) == 0
+    assert PERF.tune_allocator is False
+    assert main(["info", str(gan_run)]) == 0
+    assert PERF.tune_allocator is True

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from pixelforge.baselines import classical as cl
+from pixelforge.core.images import to_float, to_uint8
 from pixelforge.data.degrade import bicubic_down, gaussian_noise
 from pixelforge.data.masks import random_mask
 from pixelforge.metrics.restoration import psnr, tune_nlmeans_h
@@ -19,7 +20,7 @@ from .conftest import load_crop
 
 def noisy8(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     """Seeded Gaussian noise, clipped and rounded to 8 bits (a noisy photo file)."""
-    return (gaussian_noise(x, sigma, seed) * 127.5).round() / 127.5
+    return to_float(to_uint8(gaussian_noise(x, sigma, seed)))
 
 
 @pytest.fixture(scope="module")

@@ -144,3 +144,55 @@ def test_preview_shows_input_output_target_side_by_side(tiny_photos, tmp_path):
     assert grid.shape[1] >= 3 * crop and grid.shape[1] < 4 * crop * 2  # 3 panels per image
     task_cls = RestoreTask
     assert task_cls.data_kind == "degraded"
+
+
+def test_feature_loss_is_zero_on_the_target_and_grows_with_blur():
+    from pixelforge.data.degrade import gaussian_blur
+    from pixelforge.models.cnn import CNNClassifier
+    from pixelforge.training.restore import FeatureLoss
+
+    torch.manual_seed(0)
+    loss = FeatureLoss(CNNClassifier(channels=3, num_classes=4, width=8))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert float(loss(x, x)) == 0.0
+    mild, strong = float(loss(gaussian_blur(x, 0.7), x)), float(loss(gaussian_blur(x, 2.0), x))
+    assert 0 < mild < strong
+    assert not any(p.requires_grad for p in loss.parameters())
+
+
+def test_cli_train_init_fine_tunes_from_a_run(tiny_photos, tmp_path, capsys):
+    from pixelforge.cli.main import main
+
+    common = ["--model", "dncnn", "--data", str(tiny_photos), "--steps", "1", "--quiet",
+              "--model.image_size", "24", "--model.channels", "3", "--model.params",
+              "{depth: 3, width: 8}", "--restore.patches_per_image", "4",
+              "--train.batch_size", "2", "--train.precision", "fp32"]
+    assert main(["train", "--out", str(tmp_path / "a"), *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "b"), "--init", str(tmp_path / "a"),
+                 "--train.lr_g", "1e-12", *common]) == 0
+    a = load(tmp_path / "a", component="denoiser").state_dict()
+    b = load(tmp_path / "b", component="denoiser").state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    assert main(["train", "--out", str(tmp_path / "c"), "--init", "nope", *common]) == 2
+    assert "train.init 'nope'" in capsys.readouterr().err
+
+
+def test_pushpull_inpainter_starts_as_the_fill_and_keeps_known_pixels():
+    from pixelforge.models.inpaint_unet import InpaintUNet, push_pull_fill
+
+    torch.manual_seed(0)
+    net = InpaintUNet(width=8, levels=2, fill="pushpull").eval()
+    for h, w in ((37, 23), (1, 1), (64, 96)):
+        x = torch.rand(1, 3, h, w) * 2 - 1
+        m = (torch.rand(1, 1, h, w) > 0.6).float()
+        with torch.no_grad():
+            y = net(x, m)
+        assert y.shape == x.shape
+        assert torch.equal(y * (1 - m), x * (1 - m))
+        assert torch.allclose(y, (x * (1 - m) + push_pull_fill(x, m) * m).clamp(-1, 1))
+    # a smooth ramp: the fill of a small hole is close to the truth, unlike zeros
+    ramp = torch.linspace(-1, 1, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32)
+    hole = torch.zeros(1, 1, 32, 32)
+    hole[..., 12:20, 12:20] = 1
+    err = (push_pull_fill(ramp, hole) - ramp).abs()[..., 12:20, 12:20].mean()
+    assert err < 0.1 < ramp[..., 12:20, 12:20].abs().mean()

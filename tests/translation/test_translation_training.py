@@ -213,3 +213,16 @@ def test_an_image_size_the_networks_cannot_take_is_refused(pairs_npz, size, fam,
     cls = Pix2PixTask if fam == "pix2pix" else CycleGANTask
     with pytest.raises(UserError, match=f"model.image_size {size}.*{hint}"):
         cls(cfg, MODELS.get(fam), num_classes=0, device=torch.device("cpu"), precision=_fp32())
+
+
+def test_eval_takes_the_class_filtered_sets_as_unpaired_domains(pairs_npz):
+    from types import SimpleNamespace
+
+    from pixelforge.metrics.translation_eval import load_domains
+
+    run_cfg = {"data": {"path": str(pairs_npz), "path_b": str(pairs_npz), "classes": [0],
+                        "classes_b": [1, 2]}}
+    request = SimpleNamespace(data="default", resize_filter="bicubic")
+    a, b, paired = load_domains(request, run_cfg, "train", image_size=SIZE, channels=3)
+    assert (len(a), len(b), paired) == (4, 8, False)
+    assert set(a.labels.tolist()) == {0} and set(b.labels.tolist()) == {1, 2}

@@ -63,12 +63,23 @@ def _root(
                                        envvar="PIXELFORGE_THREADS",
                                        help="torch intra-op threads (default: one per core this "
                                        "process may use; give each of several jobs its share)"),
+    tune_allocator: bool = typer.Option(True, "--tune-allocator/--no-tune-allocator",
+                                        envvar="PIXELFORGE_TUNE_ALLOCATOR",
+                                        help="keep freed memory in the process (glibc): fewer "
+                                        "page faults, +15-40% sampling speed on CPU"),
 ) -> None:
     _state["debug"] = _state["debug"] or debug
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("PIL").setLevel(logging.WARNING)
     apply_threads(threads)
+    from pixelforge.nn.perf import PERF, tune_cpu_allocator
+
+    PERF.tune_allocator = tune_allocator  # the Trainer reads the same switch
+    if tune_allocator:
+        applied = tune_cpu_allocator()
+        logging.getLogger("pixelforge").debug("CPU allocator tuning: %s",
+                                              "applied" if applied else "not available")
 
 
 def _one_line(text: str, limit: int = 400) -> str:

@@ -21,6 +21,9 @@ Examples:
 
   pixelforge train --out runs/demo --resume --steps 3000   # continue exactly where it stopped
 
+  pixelforge train --config configs/restoration/upscale_x4.yaml --init upscale-x4 --data photos/ --out runs/x4
+                                                           # fine-tune a shipped model on your photos
+
 Ctrl-C saves a checkpoint and exits with code 130; --resume continues from it.
 """
 
@@ -118,11 +121,14 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="check model, params and data, "
                                      "print the resolved config and exit"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+        init: str | None = typer.Option(None, "--init", help="start from this run, checkpoint or "
+                                        "shipped model's weights (train.init; fine-tuning)"),
     ) -> None:
         from pixelforge.config import build_config, dump_config, load_yaml
 
         overrides = parse_overrides(list(ctx.args), command=ctx.command_path)
-        for key, value in (("model.name", model), ("data.path", data), ("train.steps", steps)):
+        for key, value in (("model.name", model), ("data.path", data), ("train.steps", steps),
+                           ("train.init", init)):
             if value is not None:
                 overrides[key] = value
         saved = out / "config.yaml"

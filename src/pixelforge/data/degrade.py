@@ -259,5 +259,5 @@ def restoration_pair(clean: torch.Tensor, spec: str | Degradation, seed: int,
     target = modcrop(clean, int(d.value)) if d.kind == "bicubic" else clean
     x = degrade(target, d, seed)
     if quantize:
-        x = ((x.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1  # the 8-bit grid
+        x = to_float(to_uint8(x))  # the 8-bit grid
     return {"input": x, "target": target}

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from pixelforge.core.images import to_float, to_uint8
 from pixelforge.data.builders import DATA_BUILDERS
 from pixelforge.data.degrade import degrade, modcrop, parse_degradation
 from pixelforge.data.fingerprint import files_digest
@@ -50,7 +51,7 @@ def _read_rgb(path: Path, channels: int) -> np.ndarray:
 
 
 def _quantize(x: torch.Tensor) -> torch.Tensor:
-    return ((x.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1  # the 8-bit grid
+    return to_float(to_uint8(x))  # the 8-bit grid
 
 
 class DegradedPhotos(Dataset):

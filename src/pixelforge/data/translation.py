@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from pixelforge.core.images import to_gray
+from pixelforge.core.images import to_float, to_gray, to_uint8
 from pixelforge.data.builders import (
     DATA_BUILDERS,
     NamedImages,
@@ -112,7 +112,7 @@ class GrayPairs(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         y = self.target(int(i))
         # the input is the 8-bit luma a saved gray file would hold
-        x = (to_gray(y[None])[0].clamp(-1, 1) * 127.5).round() / 127.5
+        x = to_float(to_uint8(to_gray(y[None])[0]))
         return {"input": x, "target": y}
 
     def reference(self, n: int, key: str | None = None) -> torch.Tensor:

@@ -55,17 +55,34 @@ def _folder(request: EvalRequest) -> Path:
     return base / request.split if (base / request.split).is_dir() else base
 
 
-def _baseline(kind: str, spec: str, scale: int):
+def _baselines(kind: str, spec: str, scale: int) -> dict[str, Any]:
+    """The classical methods a model of `kind` is compared with under `spec`, by short name."""
     from pixelforge.baselines import classical as cl
 
     if kind == "upscale":
-        return "bicubic", lambda x: cl.upscale_bicubic(x, scale)
+        return {"bicubic": lambda x: cl.upscale_bicubic(x, scale),
+                "lanczos": lambda x: cl.upscale_lanczos(x, scale)}
     if kind == "inpaint":
-        return "telea", cl.inpaint_telea
+        return {"telea": cl.inpaint_telea, "ns": cl.inpaint_ns}
     if spec.startswith("noise:"):
         sigma = float(spec.split(":")[1])
-        return "nlmeans", lambda x: cl.nlmeans(x, sigma)
-    return None, None
+        return {"nlmeans": lambda x: cl.nlmeans(x, sigma)}
+    return {}
+
+
+MIN_FD_IMAGES = 8  # fewer held-out crops give too few patches for a meaningful FD
+
+
+def _extractor(request: EvalRequest, n_images: int):
+    """The patch `cnn` extractor of the training photos (the data's train/ folder when it has
+    one, else the evaluated folder itself), for FD; None when FD is off (options fd=False) or
+    the evaluation set has fewer than MIN_FD_IMAGES images."""
+    if not request.options.get("fd", True) or n_images < MIN_FD_IMAGES:
+        return None
+    from pixelforge.metrics.restoration_fd import photo_extractor
+
+    base = Path(request.data)
+    return photo_extractor(base / "train" if (base / "train").is_dir() else _folder(request))
 
 
 def _restore_fn(kind: str, pipe: Any):
@@ -84,16 +101,29 @@ def restoration_scores_for(request: EvalRequest, kind: str) -> dict[str, Any]:
     scale = int(getattr(pipe, "scale", 1)) if kind == "upscale" else 1
     specs = opts.get("degradations") or DEFAULT_SPECS.get(kind) or [f"bicubic:{scale}"]
     scores: dict[str, Any] = {}
+    from pixelforge.data.degraded import photo_files
+    from pixelforge.data.fingerprint import files_digest
+
+    files = photo_files(_folder(request))
+    fingerprint = files_digest(files[0].parent, files)[:16]
+    extractor = _extractor(request, len(crops)) if kind in ("upscale", "inpaint") else None
     for spec in specs:
         tag = spec.replace(":", "")
-        results = {"model": evaluate_restoration(_restore_fn(kind, pipe), kind, crops,
-                                                 spec=spec, seed=request.cfg.seed)}
-        name, fn = _baseline(kind, spec, scale)
-        if fn is not None:
-            results[name] = evaluate_restoration(fn, kind, crops, spec=spec, seed=request.cfg.seed)
+        fns = {"model": _restore_fn(kind, pipe), **_baselines(kind, spec, scale)}
+        results = {method: evaluate_restoration(fn, kind, crops, spec=spec, seed=request.cfg.seed)
+                   for method, fn in fns.items()}
+        if extractor is not None:  # FD in cnn features of 32 px patches (hole patches: inpaint)
+            from pixelforge.metrics.restoration_fd import fd_scores
+
+            for method, fd in fd_scores(fns, kind, crops, spec=spec, seed=request.cfg.seed,
+                                        extractor=extractor).items():
+                results[method]["fd_cnn"] = fd
         for method, res in results.items():
             proto = dict(res.pop("protocol"), data=str(request.data), split=request.split,
-                         crop_size=int(opts.get("crop", 256)), method=method)
+                         crop_size=int(opts.get("crop", 256)), method=method,
+                         data_fingerprint=fingerprint)
+            if extractor is not None:
+                proto["fd"] = f"{extractor.label} (rotation) features of 32 px patches"
             for key, value in res.items():
                 metric = f"{tag}_{key}" if method == "model" else f"{tag}_{key}_{method}"
                 scores[metric] = value
@@ -111,11 +141,13 @@ def evaluate_denoise(request: EvalRequest) -> dict[str, Any]:
 
 @register_evaluator("upscale")
 def evaluate_upscale(request: EvalRequest) -> dict[str, Any]:
-    """Y-PSNR/SSIM (scale px border cropped) and RGB PSNR, against PIL bicubic."""
+    """Y-PSNR/SSIM (scale px border cropped), RGB PSNR and patch FD, against PIL bicubic and
+    Lanczos."""
     return restoration_scores_for(request, "upscale")
 
 
 @register_evaluator("inpaint")
 def evaluate_inpaint(request: EvalRequest) -> dict[str, Any]:
-    """PSNR in the hole and on the whole image for thin/medium/thick masks, against Telea."""
+    """PSNR in the hole and on the whole image and FD of the hole patches for thin/medium/thick
+    masks, against Telea and Navier-Stokes."""
     return restoration_scores_for(request, "inpaint")

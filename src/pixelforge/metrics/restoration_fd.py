@@ -89,3 +89,35 @@ def patch_fd(extractor, restored: list[torch.Tensor], clean: list[torch.Tensor],
     mu1, s1 = feature_stats(extractor.features(fake))
     mu2, s2 = feature_stats(extractor.features(real))
     return float(frechet_distance(mu1, s1, mu2, s2))
+
+
+def restored_sets(fn, kind: str, clean: list[torch.Tensor], *, spec: str, seed: int = 0,
+                  ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor] | None]:
+    """(outputs, targets, masks or None) of `fn` on the inputs metrics.restoration's
+    evaluate_restoration builds for (kind, spec, seed): the same seeded degradations and masks."""
+    from pixelforge.data.degrade import item_seed, restoration_pair
+    from pixelforge.data.masks import random_mask
+
+    outs, targets, masks = [], [], []
+    for i, img in enumerate(clean):
+        x, s = img[None].float(), item_seed(seed, i)
+        if kind == "inpaint":
+            m = random_mask(spec, x.shape[-2], x.shape[-1], seed=s)[None]
+            outs.append(fn(x * (1 - m), m).float().clamp(-1, 1))
+            targets.append(x)
+            masks.append(m)
+        else:
+            pair = restoration_pair(x, spec, s, quantize=True)
+            outs.append(fn(pair["input"]).float().clamp(-1, 1))
+            targets.append(pair["target"])
+    return outs, targets, (masks if kind == "inpaint" else None)
+
+
+def fd_scores(fns: dict, kind: str, clean: list[torch.Tensor], *, spec: str, seed: int,
+              extractor) -> dict[str, float]:
+    """{method: patch FD against the clean images} for restorers fns {method: fn}."""
+    out = {}
+    for name, fn in fns.items():
+        restored, targets, masks = restored_sets(fn, kind, clean, spec=spec, seed=seed)
+        out[name] = patch_fd(extractor, restored, targets, masks)
+    return out

@@ -32,15 +32,20 @@ AUGMENT_STREAM, PENALTY_STREAM = 11, 12  # step_generator streams of the adversa
 
 
 class FeatureLoss(nn.Module):
-    """Mean L1 distance between a frozen network's features of output and target (perceptual
-    / feature-matching loss). `net.features(x)` gives [N, F]; the net never trains."""
+    """Feature-matching (perceptual) loss: L1 between a frozen cnn's conv feature maps of output
+    and target at native resolution, divided by the target maps' mean magnitude so its weight
+    means the same whatever the extractor's scale. The cnn never trains."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.net = net.eval().requires_grad_(False)
+        net = net.eval().requires_grad_(False)
+        convs = getattr(net, "convs", None)  # CNNClassifier: conv blocks, then a 4x4 avg-pool
+        self.maps = convs[:-1] if isinstance(convs, nn.Sequential) else net.features
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.l1_loss(self.net.features(out), self.net.features(target).detach())
+        with torch.no_grad():
+            ft = self.maps(target)
+        return (self.maps(out) - ft).abs().mean() / ft.abs().mean().clamp_min(1e-6)
 
 
 class RestoreTask(Task):

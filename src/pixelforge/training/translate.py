@@ -169,6 +169,9 @@ class Pix2PixTask(TranslationTask):
         m, t, tr = cfg.model, cfg.train, cfg.translation
         out_c = m.channels or 3
         params = dict(m.params)
+        if int(params.pop("out_channels", out_c)) != out_c:
+            raise UserError("model.params.out_channels: set model.channels (the target's "
+                            "channels) instead")
         in_c = int(params.pop("in_channels", 1 if tr.pairs == "gray" else out_c))
         if tr.pairs == "gray" and in_c != 1:
             raise UserError(f"model.params.in_channels: colourisation (translation.pairs gray) "
