@@ -217,6 +217,33 @@ def test_upscale_returns_the_right_size(studio, page, artifacts, tmp_path):
     assert after.size == (112, 80)
 
 
+def test_shipped_upscaler_from_the_page_beats_bicubic(studio, page, tmp_path):
+    """A fresh install's shipped x4 model, picked on the page, upscales a real photo better than
+    bicubic (a check that random weights fail)."""
+    from pixelforge.pipelines.restore import SHIPPED_DIR
+
+    if not (SHIPPED_DIR / "upscale-x4" / "model_index.json").is_file():
+        pytest.skip("the shipped upscale-x4 model is not installed")
+    hr = Image.open(Path(__file__).parents[1] / "restoration" / "data" / "polar_bear_96.png")
+    hr = hr.convert("RGB")  # [96, 96]
+    lr = hr.resize((24, 24), Image.BICUBIC)
+    lr.save(tmp_path / "bear_24.png")
+    _tab(page, "Restore / Translate")
+    _choose(page, "restore-model", "shipped: upscale-x4")
+    _upload(page, "restore-upload", tmp_path / "bear_24.png")
+    page.get_by_text("24x24 RGB").first.wait_for()
+    page.locator("#restore-go").click()
+    page.get_by_text("upscale: (24, 24) -> (96, 96)").first.wait_for()
+    out = Image.open(io.BytesIO(_fetch(page, _download_href(page, "restore-file")))).convert("RGB")
+
+    def psnr(a: Image.Image) -> float:
+        err = np.asarray(a, np.float64) - np.asarray(hr, np.float64)
+        return float(10 * np.log10(255.0**2 / np.mean(err**2)))
+
+    assert out.size == (96, 96)
+    assert psnr(out) > psnr(lr.resize((96, 96), Image.BICUBIC)) + 0.3
+
+
 def test_draw_a_mask_and_inpaint(studio, page, artifacts, tmp_path):
     _tab(page, "Restore / Translate")
     photo = _photo(tmp_path / "photo.png")
