@@ -84,6 +84,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "train.betas": (0.5, 0.999),
         "model.params": {"likelihood": "gaussian", "arch": "conv", "width": 64,
                          "disc_width": 64, "adv_weight": 0.02, "disc_spectral_norm": False}}),
+    # CycleGAN (Zhu et al. 2017): LSGAN, batch 1, Adam 2e-4 (0.5, 0.999), no augmentation
+    ("cyclegan", "colour"): Recipe("configs/translation/facades_cyclegan.yaml", {
+        "train.loss": "lsgan", "train.batch_size": 1, "train.lr_g": 2e-4, "train.lr_d": 2e-4,
+        "train.betas": (0.5, 0.999), "augment.kind": "none"}),
 }
 
 

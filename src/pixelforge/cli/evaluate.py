@@ -9,6 +9,8 @@ import typer
 
 from pixelforge.cli.common import echo, parse_overrides, run_dir_of
 
+IMAGE_TO_IMAGE = {"denoise", "upscale", "inpaint", "translation"}
+
 
 def register(app: typer.Typer) -> None:
     @app.command(
@@ -25,7 +27,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         checkpoint: str = typer.Argument(..., help="run folder or checkpoint folder"),
         data: str = typer.Option("default", "--data", help="real images: folder, .npz, data set name"),
-        split: str = typer.Option("train", "--split", help="real split to compare with"),
+        split: str | None = typer.Option(None, "--split", help="real split to compare with "
+                                         "(default: train for generators, test for restoration "
+                                         "and translation models)"),
         n: int | None = typer.Option(None, "--n", help="generated images (eval.n_generated)"),
         inception: bool = typer.Option(False, "--inception", help="also Inception FID/KID/IS (needs the weights)"),
         as_json: bool = typer.Option(False, "--json", help="print the scores as JSON"),
@@ -53,11 +57,14 @@ def register(app: typer.Typer) -> None:
         tree = {"eval": (meta.get("config") or {}).get("eval", {})}
         cfg = build_config(tree, overrides, source=str(meta_file) if meta else "defaults").eval
         filt = ((meta.get("config") or {}).get("data") or {}).get("resize_filter", "bicubic")
+        kind = read_index(ckpt)["kind"]
+        if split is None:  # image-to-image models are scored on held-out images by default
+            split = "test" if kind in IMAGE_TO_IMAGE else "train"
         request = EvalRequest(pipeline=load(ckpt), checkpoint=ckpt, data=data, split=split,
                               cfg=cfg, run_dir=run_dir_of(checkpoint), step=meta.get("step"),
                               inception=inception, resize_filter=filt,
                               options={"iwae_k": iwae_k, "vae_n": vae_n})
-        scores = evaluate(read_index(ckpt)["kind"], request)
+        scores = evaluate(kind, request)
         if as_json:
             scores.pop("real_data", None)
             echo(json.dumps(scores, indent=2, default=str))
