@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from pixelforge.data.npz_source import _array_headers, _choose_key
 from pixelforge.errors import UserError
 
 log = logging.getLogger("pixelforge.data")
@@ -131,7 +132,8 @@ def _probe_npz(path: Path, key: str | None, split: str, limit: int | None) -> Da
     try:
         with zipfile.ZipFile(path) as zf:
             members = {m[:-4]: m for m in zf.namelist() if m.endswith(".npy")}
-            chosen = _npz_key(path, members, zf, key, split)
+            headers = _array_headers(path)
+            chosen = _choose_key(path, list(headers), headers, key, split)
             with zf.open(members[chosen]) as fh:
                 shape, fortran, dtype = _read_header(fh)
                 if dtype != np.uint8 or len(shape) not in (3, 4) or min(shape[:3] or (0,)) == 0:
@@ -152,31 +154,6 @@ def _probe_npz(path: Path, key: str | None, split: str, limit: int | None) -> Da
     images = np.frombuffer(raw, np.uint8).reshape(take, *shape[1:])[..., :3]
     colour = _is_colour(images)
     return DataProbe(3 if colour else 1, side, take, f"npz {path}[{chosen}]")
-
-
-def _npz_key(path: Path, members: dict[str, str], zf: zipfile.ZipFile, key: str | None,
-             split: str) -> str:
-    if key is not None:
-        if key not in members:
-            raise UserError(f"{path} has no array {key!r}; it has: {', '.join(members)}")
-        twin = f"{key}_test"
-        return twin if split == "test" and twin in members else key
-    for candidate in (f"x_{split}", "x"):
-        if candidate in members:
-            return candidate
-    four_d = []
-    for k, member in members.items():
-        with zf.open(member) as fh:
-            try:
-                shape, _, dtype = _read_header(fh)
-            except ValueError:
-                continue
-        if len(shape) == 4 and dtype == np.uint8:
-            four_d.append(k)
-    if len(four_d) == 1:
-        return four_d[0]
-    raise UserError(f"{path}: no single image array (x_{split}, x or one 4-D uint8 array); "
-                    f"pick one as {path}:KEY")
 
 
 def _read_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
