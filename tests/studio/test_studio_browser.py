@@ -161,7 +161,11 @@ def test_starts_fast_and_shows_the_gallery(studio, page, artifacts):
     row = page.locator("#runs-table").get_by_role("gridcell", name="tiny", exact=True)
     page.locator("#runs-table").get_by_role("gridcell", name="seed-dcgan").first.wait_for()
     row.first.click()
-    _image_src(page, "gallery-sample")  # the run's latest progress grid
+    src = _image_src(page, "gallery-sample")  # the run's latest progress grid
+    shown = Image.open(io.BytesIO(_fetch(page, src))).convert("RGB")
+    samples = sorted((studio[0].runs / "tiny" / "samples").glob("step-*.png"))
+    latest = Image.open(samples[-1]).convert("RGB")
+    assert np.array_equal(np.asarray(shown), np.asarray(latest))  # that very grid, not another
     page.screenshot(path=str(artifacts / "gallery.png"), full_page=True)
 
 
@@ -281,7 +285,8 @@ def test_bad_uploads_get_clear_messages(studio, page, artifacts, tmp_path):
     for path, message in ((notes, "is not an image"), (big, "over the 64 KB limit"),
                           (bomb, "pixel limit")):
         _upload(page, "png-info", path)
-        page.get_by_text(message).first.wait_for()
+        page.get_by_text(message).first.wait_for()  # raises if the message never shows
+        assert page.get_by_text(message).count() >= 1
     page.screenshot(path=str(artifacts / "upload-refused.png"), full_page=True)
 
 
