@@ -120,7 +120,7 @@ with `pixelforge train --config configs/restoration/{recipe}.yaml --init {name} 
   and LGPL-3.0 photos (the per-file table, with authors for attribution, is in the photos
   README).
 - **Budget:** `train.time_budget: {budget}` CPU-minutes at one thread (`budget_clock: cpu`;
-  the issue's reference budget is 30, this machine was shared by several jobs): {training['step']}
+  the issue's reference budget is 30): {training['step']}
   steps, {training['images_seen']} training crops, {training['train_seconds'] / 60:.1f}
   wall-minutes. Precision: {training['precision']}.
 - **Reproduce:** `make models` (benchmarks/make_models.py) with the recipe below.

@@ -1,6 +1,6 @@
 """Image translation benchmark (issue 14): pix2pix facades vs an L1-only U-Net, colourisation vs
-the gray input and two classical baselines, CycleGAN facades vs doing nothing, at a budget in
-CPU-minutes (train.time_budget + budget_clock cpu, one thread per job); speed figures.
+the gray input and two classical baselines, CycleGAN facades and CIFAR-10 cats <-> dogs vs doing
+nothing, at a budget in CPU-minutes (train.time_budget + budget_clock cpu, one thread per job); speed figures.
 
     export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
     .venv/bin/python benchmarks/translation.py train pix2pix_facades --budget 8 --out runs/bench-tr
@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 FACADES = DATA / "facades_paired_128.npz"
 PHOTOS = DATA / "photos"
+CIFAR = DATA / "cifar10.npz"
+CAT, DOG = 3, 5  # CIFAR-10 class indices
 SIZE = 64
 UNET = {"width": 32, "depth": 6, "dropout": 0.5, "norm": "batch"}
 RUNS = {
@@ -44,6 +46,7 @@ RUNS = {
     "colorize": ("photos_colorize.yaml", {"model.params": {**UNET, "in_channels": 1}}),
     "cyclegan_facades": ("facades_cyclegan.yaml", {
         "model.params": {"width": 16, "n_blocks": 6, "norm": "instance", "upsample": "deconv"}}),
+    "cyclegan_cat2dog": ("cifar10_cat2dog_cyclegan.yaml", {"model.image_size": 32}),
 }
 PROBE_STEPS = (2, 4, 24)  # a warm-up run, then two timed runs whose difference is measured
 
@@ -106,12 +109,25 @@ def cmd_train(args) -> dict:
 def _train_images(cfg) -> int:
     if cfg.translation.pairs == "gray":
         return len(list((Path(cfg.data.path) / "train").glob("*.png")))
+    if cfg.data.classes:  # an epoch is one pass over set A
+        return int(np.isin(np.load(cfg.data.path)["y_train"], cfg.data.classes).sum())
     return len(load_images(cfg.data.path, image_size=SIZE, channels=3))
 
 
 # -- scoring ----------------------------------------------------------------------------------
 def _facades(part: str, split: str):
     return load_images(f"{FACADES}:{part}", image_size=SIZE, channels=3, split=split)
+
+
+def _cifar(split: str = "train", label: int | None = None):
+    """CIFAR-10 at its native 32 px: the dataset, or the images of one class as a tensor."""
+    ds = load_images(CIFAR, image_size=32, channels=3, split=split)
+    if label is None:
+        return ds
+    from pixelforge.pipelines.autoencode import dataset_arrays
+
+    x, y = dataset_arrays(ds, None)
+    return x[y == label]
 
 
 def _tensor(ds) -> torch.Tensor:
@@ -160,6 +176,9 @@ def judges(name: str) -> dict[str, Judge]:
     if name == "colorize":
         test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
         return {"photo_crops": Judge(_as_dataset(train_crops, "photos-train-crops-64"), test)}
+    if name == "cyclegan_cat2dog":  # one CIFAR-10 classifier's features judge both domains
+        train = _cifar("train")
+        return {"dog": Judge(train, _cifar("test", DOG)), "cat": Judge(train, _cifar("test", CAT))}
     photos, labels = _tensor(_facades("x_a", "test")), _tensor(_facades("x_b", "test"))
     out = {"photo": Judge(_facades("x_a", "train"), photos)}
     if name == "cyclegan_facades":
@@ -170,7 +189,7 @@ def judges(name: str) -> dict[str, Judge]:
 def cmd_warm(args) -> dict:
     """Train (and cache) every judge's extractor, e.g. while the models train."""
     return {name: {k: j.extractor.id for k, j in judges(name).items()}
-            for name in ("colorize", "cyclegan_facades")}
+            for name in ("colorize", "cyclegan_facades", "cyclegan_cat2dog")}
 
 
 def _load(args, name: str):
@@ -200,6 +219,14 @@ def cmd_score(args) -> dict:
                           "fd_untranslated": judge_label(photos)["fd"],
                           "cycle_psnr": cycle_psnr(photos, tr(fake_label, "b2a"))}
             out["b2a"]["cycle_psnr"] = cycle_psnr(labels, tr(fake_photo, "a2b"))
+    elif name == "cyclegan_cat2dog":  # test cats (A) and dogs (B), 1000 each
+        cats, dogs = _cifar("test", CAT), _cifar("test", DOG)
+        js = judges(name)
+        fake_dogs, fake_cats = tr(cats, "a2b"), tr(dogs, "b2a")
+        out["a2b"] = {**js["dog"](fake_dogs), "fd_untranslated": js["dog"](cats)["fd"],
+                      "cycle_psnr": cycle_psnr(cats, tr(fake_dogs, "b2a"))}
+        out["b2a"] = {**js["cat"](fake_cats), "fd_untranslated": js["cat"](dogs)["fd"],
+                      "cycle_psnr": cycle_psnr(dogs, tr(fake_cats, "a2b"))}
     elif name == "colorize":
         from pixelforge.baselines.colorize import (
             LumaChromaLookup,
@@ -272,6 +299,10 @@ def cmd_grids(args) -> dict:
     if (args.out / "cyclegan_facades").is_dir():
         write("translation-cyclegan.png", [photos, tr("cyclegan_facades", photos, "a2b"), labels,
                                            tr("cyclegan_facades", labels, "b2a"), photos])
+    if (args.out / "cyclegan_cat2dog").is_dir():
+        cats, dogs = _cifar("test", CAT)[:6], _cifar("test", DOG)[:6]
+        write("translation-cat2dog.png", [cats, tr("cyclegan_cat2dog", cats, "a2b"), dogs,
+                                          tr("cyclegan_cat2dog", dogs, "b2a")])
     if (args.out / "colorize").is_dir():
         test = _photo_crops("test", 8)[torch.tensor([0, 17, 40, 90, 120])]
         gray = to_float(to_uint8(to_gray(test)))

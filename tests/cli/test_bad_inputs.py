@@ -193,6 +193,20 @@ def case_interpolate_image_a_is_a_decompression_bomb(w):
 
 
 @case
+def case_denoise_an_empty_file_with_the_shipped_model(w):
+    f = w.inp / "empty.png"
+    f.write_bytes(b"")
+    return ["denoise", str(f), "--out", str(w.out)], 2, str(f)
+
+
+@case
+def case_upscale_a_decompression_bomb_with_the_shipped_model(w):
+    f = w.inp / "huge.png"
+    f.write_bytes(_bomb_png())
+    return ["upscale", str(f), "--scale", "4", "--out", str(w.out)], 2, str(f)
+
+
+@case
 def case_interpolate_image_b_is_empty(w):
     good = w.inp / "good.png"
     good.write_bytes(_png_bytes())

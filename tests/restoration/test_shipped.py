@@ -1,7 +1,7 @@
 """The models shipped in the package (pixelforge/assets/models): they load, stay within 5 MB, and
-the denoiser and upscalers beat the classical method (NL-means, bicubic) on the committed test
-photos (tests/restoration/data, held out from training) with seeded degradations; the inpainter
-is checked against its own fill and Telea; the CLI verbs use them when no --model is given.
+the denoiser, upscalers and inpainter beat the classical method (NL-means, bicubic, Telea and
+Navier-Stokes) on the committed test photos (tests/restoration/data, held out from training) with
+seeded degradations, the inpainter also its own starting fill; the CLI verbs use them when no --model is given.
 These comparisons fail with random or untrained weights."""
 
 from __future__ import annotations
@@ -69,26 +69,27 @@ def test_shipped_upscaler_beats_bicubic_on_y_psnr(crops, scale):
     assert mean(ours) > mean(bic) + 0.2, (mean(ours), mean(bic))
 
 
-def test_shipped_inpainter_is_at_least_its_fill_and_near_telea(crops):
-    """The shipped inpainter corrects a push-pull fill: in the hole it is at least as good as that
-    fill and far better than leaving it gray, and within 1.5 dB of Telea. It does NOT beat Telea
-    yet (the issue's target is missed at this training budget, see docs/benchmarks.md); random
-    weights fail the first two checks."""
-    from pixelforge.models.inpaint_unet import push_pull_fill
+def test_shipped_inpainter_improves_on_its_fill_and_beats_telea_and_ns(crops):
+    """The shipped inpainter corrects a harmonic (membrane) fill of the hole: in the hole it beats
+    that fill (an untrained network, whose correction starts at zero, only equals it), Telea and
+    Navier-Stokes. Measured: +0.26 dB over the fill, +0.88 dB
+    over NS on these six holes."""
+    from pixelforge.models.inpaint_unet import harmonic_fill
 
     pipe = load_restorer("inpaint")
-    ours, fill, gray, telea = [], [], [], []
+    ours, fill, gray, classical = [], [], [], []
     for i, c in enumerate(crops):
         for k, protocol in enumerate(("medium", "thick")):
             m = random_mask(protocol, c.shape[-2], c.shape[-1], seed=item_seed(7, 10 * i + k))[None]
             x = c * (1 - m)
             ours.append(psnr(pipe.inpaint(x, m, precision="fp32"), c, mask=m))
-            fill.append(psnr(x + push_pull_fill(x, m) * m, c, mask=m))
+            fill.append(psnr(x + harmonic_fill(x, m) * m, c, mask=m))
             gray.append(psnr(x, c, mask=m))
-            telea.append(psnr(cl.inpaint_telea(x, m), c, mask=m))
-    assert mean(ours) >= mean(fill) - 0.1, (mean(ours), mean(fill))
+            classical.append(max(psnr(cl.inpaint_telea(x, m), c, mask=m),
+                                 psnr(cl.inpaint_ns(x, m), c, mask=m)))
+    assert mean(ours) > mean(fill) + 0.1, (mean(ours), mean(fill))
+    assert mean(ours) > mean(classical) + 0.5, (mean(ours), mean(classical))
     assert mean(ours) > mean(gray) + 3, (mean(ours), mean(gray))
-    assert mean(ours) > mean(telea) - 1.5, (mean(ours), mean(telea))
 
 
 def _png(path, t: torch.Tensor) -> None:

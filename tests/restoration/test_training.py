@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
+from torch import nn
 
 from pixelforge.api import load
 from pixelforge.config import build_config
@@ -177,22 +178,56 @@ def test_cli_train_init_fine_tunes_from_a_run(tiny_photos, tmp_path, capsys):
     assert "train.init 'nope'" in capsys.readouterr().err
 
 
-def test_pushpull_inpainter_starts_as_the_fill_and_keeps_known_pixels():
-    from pixelforge.models.inpaint_unet import InpaintUNet, push_pull_fill
+@pytest.mark.parametrize("fill", ["pushpull", "harmonic"])
+def test_fill_inpainter_starts_as_the_fill_and_keeps_known_pixels(fill):
+    from pixelforge.models.inpaint_unet import FILLS, InpaintUNet
 
     torch.manual_seed(0)
-    net = InpaintUNet(width=8, levels=2, fill="pushpull").eval()
-    for h, w in ((37, 23), (1, 1), (64, 96)):
+    net = InpaintUNet(width=8, levels=2, fill=fill).eval()
+    for h, w in ((37, 23), (1, 1), (64, 96), (3, 130)):
         x = torch.rand(1, 3, h, w) * 2 - 1
         m = (torch.rand(1, 1, h, w) > 0.6).float()
         with torch.no_grad():
             y = net(x, m)
         assert y.shape == x.shape
         assert torch.equal(y * (1 - m), x * (1 - m))
-        assert torch.allclose(y, (x * (1 - m) + push_pull_fill(x, m) * m).clamp(-1, 1))
-    # a smooth ramp: the fill of a small hole is close to the truth, unlike zeros
-    ramp = torch.linspace(-1, 1, 32).view(1, 1, 1, 32).expand(1, 3, 32, 32)
-    hole = torch.zeros(1, 1, 32, 32)
-    hole[..., 12:20, 12:20] = 1
-    err = (push_pull_fill(ramp, hole) - ramp).abs()[..., 12:20, 12:20].mean()
-    assert err < 0.1 < ramp[..., 12:20, 12:20].abs().mean()
+        assert torch.allclose(y, (x * (1 - m) + FILLS[fill](x, m) * m).clamp(-1, 1))
+
+
+def test_fills_of_a_smooth_ramp_and_the_harmonic_fill_reproduces_it():
+    """A linear ramp is harmonic, so the membrane fill of a hole in it is the ramp itself (up to
+    the sweeps' convergence); push-pull is only close; zeros are far off."""
+    from pixelforge.models.inpaint_unet import harmonic_fill, push_pull_fill
+
+    ramp = torch.linspace(-1, 1, 48).view(1, 1, 1, 48).expand(1, 3, 40, 48)
+    hole = torch.zeros(1, 1, 40, 48)
+    hole[..., 10:30, 14:34] = 1
+    inside = hole.expand_as(ramp) > 0
+    err_pp = (push_pull_fill(ramp, hole) - ramp).abs()[inside].mean()
+    err_h = (harmonic_fill(ramp, hole) - ramp).abs()[inside].mean()
+    assert err_h < 0.01 < err_pp < 0.1 < ramp[inside].abs().mean(), (err_h, err_pp)
+    # known pixels are kept exactly, and bf16 autocast does not touch the (fp32) solve
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fill_bf16 = harmonic_fill(ramp, hole)
+    assert torch.equal(fill_bf16, harmonic_fill(ramp, hole))
+    assert torch.equal(harmonic_fill(ramp, hole)[~inside], ramp[~inside])
+
+
+@pytest.mark.parametrize("fill", ["pushpull", "harmonic"])
+def test_fill_inpainter_onnx_matches_pytorch_at_sizes_other_than_traced(tmp_path, fill):
+    """The fills' pyramids depend on H and W; the export builds a fixed-depth one so the graph is
+    right at any size, not just the traced one."""
+    ort = pytest.importorskip("onnxruntime")
+    from pixelforge.models.inpaint_unet import InpaintUNet
+    from pixelforge.pipelines.export import export_onnx
+
+    torch.manual_seed(0)
+    net = InpaintUNet(width=8, levels=2, fill=fill).eval()
+    nn.init.normal_(net.out.weight, std=0.05)  # a non-trivial correction on top of the fill
+    sess = ort.InferenceSession(str(export_onnx(net, tmp_path / "n.onnx", image_size=16)))
+    for h, w in ((16, 16), (44, 80), (100, 36)):
+        x, m = torch.rand(2, 3, h, w) * 2 - 1, (torch.rand(2, 1, h, w) > 0.7).float()
+        with torch.no_grad():
+            want = net(x, m).numpy()
+        got = sess.run(None, {"image": x.numpy(), "mask": m.numpy()})[0]
+        assert np.abs(got - want).max() < 1e-4, (h, w)

@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
     def upscale_cmd(
         images: list[str] = typer.Argument(..., help="image files, folders or globs"),
         out: str = typer.Option(..., "--out", help="output folder"),
-        scale: int = typer.Option(4, "--scale", help="2 or 4 (must be the model's scale)"),
+        scale: int = typer.Option(4, "--scale", help="2, 3 or 4, the model's scale (x2 and x4 "
+                                 "ship; x3 needs --model of an x3 run)"),
         model: str | None = typer.Option(None, "--model", help="run or checkpoint folder of a "
                                          "trained upscaler (default: the shipped model)"),
         tile: int = typer.Option(256, "--tile", min=0, help="tile size in input px "
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from pixelforge.pipelines.restore_io import plan_jobs, run_jobs
 
         if scale not in (2, 3, 4):
-            raise UserError(f"--scale {scale}: choose 2 or 4")
+            raise UserError(f"--scale {scale}: choose 2, 3 or 4")
         jobs = plan_jobs(images, out, fmt, overwrite=overwrite)
         pipe = load_restorer("upscale", model, scale=scale)
 
