@@ -98,7 +98,7 @@ def cmd_train(args) -> dict:
             "steps_done": result.step, "cpu_s_per_step_probe": per_step,
             "cpu_minutes": (time.process_time() - c0) / 60,
             "wall_minutes": (time.perf_counter() - t0) / 60,
-            "batch_size": cfg.train.batch_size, "image_size": SIZE,
+            "batch_size": cfg.train.batch_size, "image_size": cfg.model.image_size,
             "train_images": _train_images(cfg), "checkpoint": str(result.checkpoint)}
     info["cpu_s_per_epoch"] = (info["cpu_minutes"] * 60 / max(result.step, 1)
                                * info["train_images"] / cfg.train.batch_size)
