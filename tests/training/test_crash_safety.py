@@ -282,3 +282,19 @@ def test_latest_is_complete_at_every_interruption_point(tmp_path, monkeypatch):
             assert not (run / "checkpoints" / "step-0000002").exists()  # pruned
             break
     assert point > 5  # the sweep really went through the write
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path, umask):
+    """mkstemp's temp files are 0600; outputs renamed from them must follow the umask instead
+    (a user's upscaled photo readable by the group, as `open()` would make it)."""
+    from pixelforge.core.files import atomic_write_bytes
+
+    old = os.umask(umask)
+    try:
+        atomic_write_bytes(tmp_path / "atomic.bin", b"x")
+        (tmp_path / "plain.bin").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    mode = lambda name: (tmp_path / name).stat().st_mode & 0o777  # noqa: E731
+    assert mode("atomic.bin") == mode("plain.bin") == 0o666 & ~umask
