@@ -6,7 +6,7 @@ PF     := $(VENV)/bin/pixelforge
 RUN    ?= runs/demo
 THREADS ?= 1
 
-.PHONY: demo test lint bench bench-jobs models install clean
+.PHONY: demo test lint bench bench-jobs bench-import wheel-check models docs-tables install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pixelforge needs Python >= 3.11"'
@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 # THREADS=1 is what the README's demo time was measured with; `make demo THREADS=4` uses more.
 demo: $(VENV)/.installed
 	rm -rf $(RUN)
-	$(PF) --threads $(THREADS) train --config configs/demo.yaml --out $(RUN)
+	$(PF) --threads $(THREADS) train --config demo --out $(RUN)
 	$(PF) --threads $(THREADS) sample $(RUN) --n 64 --seed 0 --out $(RUN)/grid.png
 	$(PF) --threads $(THREADS) interpolate $(RUN) --seed-a 1 --seed-b 2 --frames 48 --out $(RUN)/walk.gif
 	$(PF) --threads $(THREADS) eval $(RUN) --data default --split test
@@ -34,6 +34,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
+# build the wheel, install it into a fresh venv outside the checkout and use it from there
+# (train a shipped recipe, sample, upscale, studio --help); .ci/run runs it before the tests
+wheel-check: $(VENV)/.installed
+	PY=$(abspath $(PY)) bash .ci/wheel_check.sh
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 
@@ -45,13 +50,24 @@ bench: $(VENV)/.installed
 bench-jobs: $(VENV)/.installed
 	$(PY) benchmarks/several_jobs.py
 
-# The restoration models shipped in src/pixelforge/assets/models (19 CPU-minutes at one thread,
-# plus 4.5 for the two reference models), their benchmark (docs/benchmarks.md "Restoration", ~30
-# minutes, most of it BM3D, run on 5 crops) and model cards.
+# docs/benchmarks.md "Import time": the table is made from the JSON this writes (~3 min)
+bench-import: $(VENV)/.installed
+	$(PY) benchmarks/import_time.py --runs 11 --json benchmarks/results/import_time.json
+	$(PY) benchmarks/import_time.py --from-json benchmarks/results/import_time.json --docs docs/benchmarks.md
+
+# The restoration models shipped in src/pixelforge/assets/models (68 CPU-minutes at one thread by
+# their recipes' budgets, plus 32 for the two reference models), their benchmark (docs/benchmarks.md
+# "Restoration", ~40 minutes, most of it BM3D, run on 5 crops), model cards and docs tables.
 models: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) benchmarks/make_models.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/restoration.py --bm3d-n 5 --json benchmarks/results/restoration.json
 	$(PY) benchmarks/make_models.py --cards-only --results benchmarks/results/restoration.json
+	$(PY) benchmarks/docs_tables.py
+
+# rewrite every generated results block in docs/*.md from benchmarks/results/*.json and the
+# assets' training.json files (seconds; tests/test_docs_tables.py fails when they are stale)
+docs-tables: $(VENV)/.installed
+	$(PY) benchmarks/docs_tables.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -35,12 +35,12 @@ def train_run(ds: gq.DataSet, name: str, args, run_dir: Path) -> None:
 
 def curve(ds: gq.DataSet, name: str, args, run_dir: Path) -> list[dict]:
     import pixelforge
-    from pixelforge.checkpoint import CKPT_DIR
+    from pixelforge.rundir import META_FILE, RunDir
 
     cfg = gq.run_config(ds, name, budget=args.budget, seed=args.seed)
     rows = []
-    for ckpt in sorted((run_dir / CKPT_DIR).glob("step-*")):
-        step = int(json.loads((ckpt / "meta.json").read_text())["step"])
+    for ckpt in RunDir(run_dir).step_dirs():
+        step = int(json.loads((ckpt / META_FILE).read_text())["step"])
         s = gq.score(pixelforge.load(ckpt), ds, args.n_gen)
         rows.append({"run": name, "step": step, **gq.d_real_accuracy(cfg, ds, ckpt),
                      "fd": s["fd"], "precision": s["precision"], "recall": s["recall"]})

@@ -1,4 +1,4 @@
-"""GAN sample quality under a fixed CPU budget: configs/gan/*.yaml against two outside recipes.
+"""GAN sample quality under a fixed CPU budget: the shipped gan/*.yaml recipes against two outside ones.
 
 Commands (from the repo root; needs ../shared/data/{mnist,cifar10}.npz):
 
@@ -26,7 +26,7 @@ Every run is its own process (`--worker`), with torch.set_num_threads(--threads)
 OMP_NUM_THREADS set, and trains until --budget minutes of *process CPU time* are used
 (train.time_budget + train.budget_clock: cpu for pixelforge, the same clock for the baselines), so
 runs sharing a busy machine get the same amount of computation. pixelforge runs go through the
-one trainer (`pixelforge.training.train`) from configs/gan/<data>_<config>.yaml; `<config>+diffaugment`
+one trainer (`pixelforge.training.train`) from the shipped recipe gan/<data>_<config>; `<config>+diffaugment`
 and `<config>+ada` set augment.kind, and plain names set augment.kind: none (no augmentation).
 
 Every generator - pixelforge, baseline, untrained, and the real training images - is scored by
@@ -59,9 +59,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from pixelforge.configs import root as configs_root
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data"
-CONFIG_DIR = ROOT / "configs" / "gan"
+CONFIG_DIR = configs_root() / "gan"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONFIGS = ("dcgan", "dcgan-sn", "lsgan", "wgan-clip", "wgan-gp", "sngan-hinge", "sagan",
@@ -604,16 +606,41 @@ def latest(rows: list[dict], args) -> dict[str, list[dict]]:
 
 
 def print_tables(rows: list[dict], args) -> None:
+    print(tables(rows, args.budget, args.n_gen, args.seed))
+
+
+def json_results(rows: list[dict], args) -> dict:
+    """What --json writes: the rows the tables show, with the budget, samples and seed they are
+    for (benchmarks/docs_tables.py renders the docs' tables from it with tables())."""
+    table_rows = [r for group in latest(rows, args).values() for r in group]
+    return {"benchmark": "benchmarks/gan_quality.py", "budget_min": args.budget,
+            "n_gen": args.n_gen, "seed": args.seed, "threads": args.threads, "rows": table_rows}
+
+
+def write_json(out: Path, args) -> None:
+    """--json: the results file the docs' GAN tables are generated from."""
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(json_results(read_rows(out), args), indent=1) + "\n")
+        print(f"wrote {args.json}; then: .venv/bin/python benchmarks/docs_tables.py",
+              file=sys.stderr)
+
+
+def tables(rows: list[dict], budget: float, n_gen: int, seed: int, level: int = 3) -> str:
+    """The markdown tables (one per data set, heading level `level`) and their legend."""
+    args = argparse.Namespace(budget=budget, n_gen=n_gen, seed=seed)
     groups = latest(rows, args)
+    out: list[str] = []
+    add = out.append
     for name in [d for d in DATASETS if d in groups]:
         ds, table = DATASETS[name], groups[name]
         table.sort(key=lambda r: (r.get("fd") is None, r.get("fd") or 0.0))
-        print(f"\n### {name}: {args.budget:g} CPU-minutes per run, {args.n_gen} samples, "
+        add(f"\n{'#' * level} {name}: {args.budget:g} CPU-minutes per run, {args.n_gen} samples, "
               f"scored at {ds.native} px on the test split\n")
         d_acc = any("d_acc_train" in r for r in table)  # the overfitting columns, where measured
-        print("| run | kind | steps | img/s (CPU) | RSS MiB train / peak | FD | KID | precision | "
+        add("| run | kind | steps | img/s (CPU) | RSS MiB train / peak | FD | KID | precision | "
               f"recall | {'D real acc train / held-out | ' if d_acc else ''}notes |")
-        print(f"|---|---|---:|---:|---:|---:|---:|---:|---:|{'---:|' if d_acc else ''}---|")
+        add(f"|---|---|---:|---:|---:|---:|---:|---:|---:|{'---:|' if d_acc else ''}---|")
         for r in table:
             ref = r["kind"] == "reference"
             label = f"_{r['name']}_" if ref else r["name"]
@@ -623,7 +650,7 @@ def print_tables(rows: list[dict], args) -> None:
                 notes.append(f"**{r.get('error', 'error')}**")
             if r.get("resized"):
                 notes.append(f"{r['generator_size']}->{r['scored_size']} px")
-            print(f"| {label} | {r['kind']} | {_f(r.get('steps'), 'd')} | "
+            add(f"| {label} | {r['kind']} | {_f(r.get('steps'), 'd')} | "
                   f"{_f(r.get('img_s_cpu'), '.0f')} | {rss} | "
                   f"{_f(r.get('fd'), '.2f')} | {_f(r.get('kid'), '.3g')} | "
                   f"{_f(r.get('precision'), '.3f')} | {_f(r.get('recall'), '.3f')} | "
@@ -635,9 +662,9 @@ def print_tables(rows: list[dict], args) -> None:
         ratios = [f"{best['fd'] / b['fd']:.2f} x {b['name']}'s {b['fd']:.2f}" for b in ok
                   if best and b["name"] in BASELINE_NAMES]
         if ratios:
-            print(f"\nbest pixelforge config: {best['name']}, FD {best['fd']:.2f} = "
+            add(f"\nbest pixelforge config: {best['name']}, FD {best['fd']:.2f} = "
                   + "; ".join(ratios))
-    print("\nFD/KID/precision/recall: pixelforge.metrics.evaluate_generator in the features of the "
+    add("\nFD/KID/precision/recall: pixelforge.metrics.evaluate_generator in the features of the "
           "`cnn` extractor trained on the real train split (not Inception: not comparable to "
           "published FIDs). a->b px: samples resized bilinear (antialiased) before scoring. "
           "img/s (CPU): images through D per second of process CPU time in the training loop. "
@@ -647,6 +674,7 @@ def print_tables(rows: list[dict], args) -> None:
           "the same images resized to 32 px and back (the floor of a model trained at 32 px). D real "
           "acc: how often the final D calls real images real, 1000 it trained on / 1000 held-out "
           "test images (a wide gap: D memorised its training set).")
+    return "\n".join(out).lstrip("\n")
 
 
 def print_rates(rows: list[dict]) -> None:
@@ -687,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
                     "runs recorded without it, append the updated rows, print the tables")
     ap.add_argument("--rates", type=float, default=None, metavar="SECONDS",
                     help="only measure each config's training img/s for SECONDS of CPU time")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the tables' rows here (benchmarks/results/gan_quality_"
+                    "<budget>min.json; benchmarks/docs_tables.py makes the docs' tables from it)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker is not None:
@@ -726,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.diagnose:
             diagnose(out, args)
         print_tables(read_rows(out), args)
+        write_json(out, args)
         return 0
     missing = {DATASETS[d].path for d in args.datasets if not DATASETS[d].path.is_file()}
     if missing:
@@ -743,6 +775,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run_jobs(jobs, args, record)
     print_tables(read_rows(out), args)
+    write_json(out, args)
     return 0
 
 

@@ -5,7 +5,7 @@ src/pixelforge/assets/models/<name>/ with a MODEL_CARD.md (`make models`).
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/make_models.py --no-train # ship existing runs
     .venv/bin/python benchmarks/make_models.py --cards-only --results benchmarks/results/restoration.json
 
-Each model is trained by the one Trainer from its recipe in configs/restoration/ (a CPU-minute
+Each model is trained by the one Trainer from its shipped recipe restoration/<name> (a CPU-minute
 budget at one thread, `train.budget_clock: cpu`) into runs/models/<recipe>/; only the exported
 network (model_index.json + <component>/config.json + model.safetensors) is shipped.
 """
@@ -19,6 +19,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from pixelforge.configs import find
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "src" / "pixelforge" / "assets" / "models"
@@ -45,7 +47,7 @@ def train(recipe: str) -> Path:
         shutil.rmtree(out)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     cmd = [str(Path(sys.executable).parent / "pixelforge"), "train", "--config",
-           f"configs/restoration/{recipe}.yaml", "--out", str(out), "--quiet"]
+           f"restoration/{recipe}", "--out", str(out), "--quiet"]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
     return out
@@ -91,7 +93,7 @@ def write_card(name: str, results: dict | None) -> None:
     comp = next(iter(index["components"].values()))
     cfg = json.loads((folder / comp / "config.json").read_text())
     size = sum(f.stat().st_size for f in folder.rglob("*.safetensors"))
-    recipe_text = (ROOT / "configs" / "restoration" / f"{recipe}.yaml").read_text().rstrip()
+    recipe_text = find(f"restoration/{recipe}").read_text().rstrip()
     rows = [r for r in (results or {}).get("rows", []) if r.get("group") == group]
     protocol = (results or {}).get("protocol", {})
     from restoration import pivot  # benchmarks/restoration.py, next to this script
@@ -109,13 +111,13 @@ def write_card(name: str, results: dict | None) -> None:
 
 `pixelforge {index['pipeline']}` uses this model when no `--model RUN` is given; in Python
 `pixelforge.pipelines.restore.load_restorer("{kind}"{scale})`. Fine-tune it on your own photos
-with `pixelforge train --config configs/restoration/{recipe}.yaml --init {name} --data DIR`.
+with `pixelforge train --config restoration/{recipe} --init {name} --data DIR`.
 
 - **Network:** `{index['model']}` component `{comp}`, {params}; {size / 1e6:.2f} MB of
   safetensors (fp32).
 - **Data:** `photos/train` of the shared data (99 natural photographs, long side <= 768 px;
   sources and per-file licences in {PHOTOS_README}): seeded random crops, degraded on the
-  fly (pixelforge/data/degraded.py). None of the test photos was used.
+  fly (pixelforge/data/degraded_photos.py). None of the test photos was used.
 - **Licence of the training data:** public domain, CC0-1.0, CC-BY-2.0/3.0, CC-BY-SA-4.0, GPL-2+
   and LGPL-3.0 photos (the per-file table, with authors for attribution, is in the photos
   README).
@@ -129,7 +131,7 @@ with `pixelforge train --config configs/restoration/{recipe}.yaml --init {name} 
 
 {metrics}
 
-## Recipe (configs/restoration/{recipe}.yaml)
+## Recipe (`--config restoration/{recipe}`)
 
 ```yaml
 {recipe_text}

@@ -5,11 +5,15 @@ crops of the held-out photos/test, plus tiling, memory, speed and bf16 checks.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/restoration.py --only upscale --n 8   # a subset
 
 Protocol: one seeded 256 px crop per test photo (metrics.restoration_eval.eval_crops, seed 0);
-image i degraded with seed item_seed(0, i) (data/degrade.py), inputs rounded to 8 bits; PSNR/SSIM
+image i degraded with seed item_seed(0, i) (data/degradations.py), inputs rounded to 8 bits; PSNR/SSIM
 on 8-bit outputs (SR: BT.601 Y with `scale` px border cropped, and RGB; inpainting: inside the
-hole and on the whole image); FD in `cnn` features of 32 px patches (metrics/restoration_fd.py).
-Models: the shipped ones (src/pixelforge/assets/models) plus runs/models/denoise_sigma25 and
-runs/models/upscale_x4_gan when present. Everything runs at one thread.
+hole and on the whole image; `block_ratio`, 2^k-px grid energy in the hole over the truth's,
+metrics/block_artefacts.py); FD in `cnn` features of 32 px patches (metrics/restoration_fd.py);
+`photo_fd`, FD in the shipped judge's features of 32 px patches (metrics/photo_judge.py).
+Models: the shipped ones (src/pixelforge/assets/models) plus runs/models/denoise_sigma25,
+runs/models/upscale_x4_gan and (until it ships) runs/models/upscale_x4_photo when present. x4
+is also scored on "real-degraded" crops: the realistic chain (data/realistic.py), seed
+item_seed(0, i). Everything runs at one thread.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from docs_tables import pivot  # benchmarks/docs_tables.py, next to this script
+
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "data" / "photos"
 RUNS = ROOT / "runs" / "models"
@@ -36,13 +42,13 @@ def log(msg: str) -> None:
 
 
 class Bench:
-    def __init__(self, n: int | None, fd: bool) -> None:
+    def __init__(self, n: int | None, fd: bool, photo_fd: bool = True) -> None:
         from pixelforge.metrics.restoration_eval import eval_crops
 
         self.crops = [c[None] for c in eval_crops(PHOTOS / "test", n=n, size=CROP, seed=SEED)]
         self.rows: list[dict] = []
         self.part = ""  # which --only part made a row (a later run of that part replaces them)
-        self.extractor = None
+        self.extractor, self.photo_fd = None, photo_fd
         if fd:
             from pixelforge.metrics.restoration_fd import photo_extractor
 
@@ -65,6 +71,10 @@ class Bench:
                 sums[k] = sums.get(k, 0.0) + v / len(outs)
         if self.extractor is not None:
             sums["fd_cnn"] = patch_fd(self.extractor, outs, targets, masks)
+        if self.photo_fd:
+            from pixelforge.metrics.photo_judge import photo_fd
+
+            sums["photo_fd"] = photo_fd(outs, targets, masks)
         if seconds is not None:
             sums["megapixels_per_s"] = sum(o.shape[-1] * o.shape[-2] for o in outs) / 1e6 / seconds
         for k, v in sums.items():
@@ -88,7 +98,7 @@ def _pipe(kind: str, path: Path | None = None, scale: int | None = None):
 
 def bench_denoise(b: Bench, bm3d_n: int) -> None:
     from pixelforge.baselines import classical as cl
-    from pixelforge.data.degrade import item_seed, restoration_pair
+    from pixelforge.data.degradations import item_seed, restoration_pair
 
     models = {"blind model": _pipe("denoise")}
     if (RUNS / "denoise_sigma25").is_dir():
@@ -131,7 +141,7 @@ JPEG_NLMEANS_H = 3.0
 
 def tune_jpeg_h() -> float:
     from pixelforge.baselines import classical as cl
-    from pixelforge.data.degrade import item_seed, restoration_pair
+    from pixelforge.data.degradations import item_seed, restoration_pair
     from pixelforge.metrics.restoration import psnr
     from pixelforge.metrics.restoration_eval import eval_crops
 
@@ -146,39 +156,71 @@ def tune_jpeg_h() -> float:
     return max(best, key=best.get)
 
 
-def bench_upscale(b: Bench, scale: int) -> None:
-    from pixelforge.baselines import classical as cl
-    from pixelforge.data.degrade import item_seed, restoration_pair
+PHOTO_MODEL = "upscale-x4-photo"  # the sharp x4 (issue 20): shipped, or its run while training
 
-    group, spec = f"upscale-x{scale}", f"bicubic:{scale}"
-    pairs = [restoration_pair(c, spec, item_seed(SEED, i), quantize=True)
-             for i, c in enumerate(b.crops)]
-    targets, inputs = [p["target"] for p in pairs], [(p["input"],) for p in pairs]
+
+def upscale_models(scale: int, photo_run: Path | None = None) -> dict:
+    """The x`scale` upscalers to score: the shipped PSNR model, the GAN fine-tune run and (x4)
+    the photo model: photo_run, else the shipped one, else runs/models/upscale_x4_photo."""
+    from pixelforge.pipelines.restore import shipped_models
+
     models = {"L1 model": _pipe("upscale", None, scale)}
     gan = RUNS / f"upscale_x{scale}_gan"
     if gan.is_dir():
         models["GAN fine-tune"] = _pipe("upscale", gan, scale)
-    for name, pipe in models.items():
-        outs, sec = _timed(lambda x, p=pipe: p.upscale(x, precision="fp32"), inputs)
-        b.score(group, spec, name, outs, targets, kind="upscale", scale=scale, seconds=sec)
-        if name == "L1 model":
-            tiled, _ = _timed(lambda x, p=pipe: p.upscale(x, tile=24, tile_pad=16,
-                                                          precision="fp32"), inputs[:4])
-            diff = max(float((t - o).abs().max()) / 2 for t, o in zip(tiled, outs, strict=False))
-            b.add(group, "tile 24, pad 16 vs whole image", name, "max_abs_diff_01", diff)
-    for name, fn in (("bicubic (PIL)", cl.upscale_bicubic), ("Lanczos (PIL)", cl.upscale_lanczos)):
-        outs, sec = _timed(lambda x, f=fn: f(x, scale), inputs)
-        b.score(group, spec, name, outs, targets, kind="upscale", scale=scale, seconds=sec)
+    if scale == 4:
+        photo = photo_run or shipped_models("upscale").get(PHOTO_MODEL,
+                                                             RUNS / "upscale_x4_photo")
+        if photo.is_dir():
+            models["photo model"] = _pipe("upscale", photo, scale)
+    return models
 
 
-def bench_inpaint(b: Bench) -> None:
+def bench_upscale(b: Bench, scale: int, photo_run: Path | None = None) -> None:
+    """Bicubic-downscaled crops, and (x4) "real-degraded" ones: the realistic chain
+    (data/realistic.py) with the fixed seeds item_seed(SEED, i), what a real photo goes through."""
     from pixelforge.baselines import classical as cl
-    from pixelforge.data.degrade import item_seed
+    from pixelforge.data.degradations import item_seed, restoration_pair
+
+    group = f"upscale-x{scale}"
+    models = upscale_models(scale, photo_run)
+    specs = [f"bicubic:{scale}"] + ([f"realistic:{scale}"] if scale == 4 else [])
+    for spec in specs:
+        setting = spec if spec.startswith("bicubic") else f"real-degraded ({spec})"
+        pairs = [restoration_pair(c, spec, item_seed(SEED, i), quantize=True)
+                 for i, c in enumerate(b.crops)]
+        targets, inputs = [p["target"] for p in pairs], [(p["input"],) for p in pairs]
+        for name, pipe in models.items():
+            outs, sec = _timed(lambda x, p=pipe: p.upscale(x, precision="fp32"), inputs)
+            b.score(group, setting, name, outs, targets, kind="upscale", scale=scale,
+                    seconds=sec)
+            if name == "L1 model" and spec.startswith("bicubic"):
+                tiled, _ = _timed(lambda x, p=pipe: p.upscale(x, tile=24, tile_pad=16,
+                                                              precision="fp32"), inputs[:4])
+                diff = max(float((t - o).abs().max()) / 2
+                           for t, o in zip(tiled, outs, strict=False))
+                b.add(group, "tile 24, pad 16 vs whole image", name, "max_abs_diff_01", diff)
+        for name, fn in (("bicubic (PIL)", cl.upscale_bicubic),
+                         ("Lanczos (PIL)", cl.upscale_lanczos)):
+            outs, sec = _timed(lambda x, f=fn: f(x, scale), inputs)
+            b.score(group, setting, name, outs, targets, kind="upscale", scale=scale,
+                    seconds=sec)
+
+
+def bench_inpaint(b: Bench, runs: list[Path] | None = None) -> None:
+    """Every inpainter and classical fill on the thin/medium/thick protocols and the wide
+    "boxes + strokes 15-40%" masks (wide15_40), each row with its block-artefact ratio
+    (metrics/block_artefacts.py: 2^k-px grid energy in the hole over the truth's); `runs`
+    (--inpaint-run) are scored beside the shipped model, as "model <folder name>"."""
+    from pixelforge.baselines import classical as cl
+    from pixelforge.data.degradations import item_seed
     from pixelforge.data.masks import random_mask
+    from pixelforge.metrics.block_artefacts import block_artefact_ratio
     from pixelforge.models.inpaint_unet import harmonic_fill
 
     pipe = _pipe("inpaint")
-    for protocol in ("thin", "medium", "thick"):
+    extra = [(f"model {r.name}", _pipe("inpaint", r)) for r in runs or []]
+    for protocol in ("thin", "medium", "thick", "wide15_40"):
         masks = [random_mask(protocol, c.shape[-2], c.shape[-1], seed=item_seed(SEED, i))[None]
                  for i, c in enumerate(b.crops)]
         inputs = [(c * (1 - m), m) for c, m in zip(b.crops, masks, strict=True)]
@@ -187,12 +229,15 @@ def bench_inpaint(b: Bench) -> None:
         # the shipped model's starting point (a classical membrane fill) is scored too, so the
         # table shows what the network adds on top of it
         harmonic = lambda x, m: x * (1 - m) + harmonic_fill(x, m) * m  # noqa: E731
-        for name, fn in (("model", lambda x, m: pipe.inpaint(x, m, precision="fp32")),
-                         ("harmonic fill", harmonic),
+        models = [(n, lambda x, m, p=p: p.inpaint(x, m, precision="fp32"))
+                  for n, p in [("model", pipe), *extra]]
+        for name, fn in (*models, ("harmonic fill", harmonic),
                          ("Telea", cl.inpaint_telea), ("Navier-Stokes", cl.inpaint_ns)):
             outs, sec = _timed(fn, inputs)
             b.score("inpaint", protocol, name, outs, b.crops, kind="inpaint", masks=masks,
                     seconds=sec)
+            b.add("inpaint", protocol, name, "block_ratio",
+                  block_artefact_ratio(outs, b.crops, masks))
 
 
 def conv_peak_gflops(seconds: float = 2.0) -> float:
@@ -216,7 +261,7 @@ def bench_speed(b: Bench) -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from pixelforge.core.precision import cpu_has_fast_bf16
-    from pixelforge.data.degrade import item_seed, restoration_pair
+    from pixelforge.data.degradations import item_seed, restoration_pair
     from pixelforge.data.masks import random_mask
     from pixelforge.metrics.restoration import psnr
 
@@ -289,7 +334,7 @@ def example_images() -> None:
     """Small before/after PNGs for docs/restoration.md (crop 0 of photos/test's eval set)."""
     from pixelforge.baselines import classical as cl
     from pixelforge.core.images import save_grid
-    from pixelforge.data.degrade import item_seed, restoration_pair
+    from pixelforge.data.degradations import item_seed, restoration_pair
     from pixelforge.data.masks import random_mask
     from pixelforge.metrics.restoration_eval import eval_crops
 
@@ -308,24 +353,10 @@ def example_images() -> None:
     save_grid(torch.cat(row), DOC_IMAGES / "restoration_inpaint.png", nrow=4)
 
 
-def pivot(rows: list[dict]) -> str:
-    """One markdown table per group: a row per (setting, method), a column per metric."""
-    out = []
-    for group in dict.fromkeys(r["group"] for r in rows):
-        sub = [r for r in rows if r["group"] == group]
-        metrics = list(dict.fromkeys(r["metric"] for r in sub))
-        keys = list(dict.fromkeys((r["setting"], r["method"]) for r in sub))
-        cell = {(r["setting"], r["method"], r["metric"]): r["value"] for r in sub}
-        out += [f"**{group}**", "", "| setting | method | " + " | ".join(metrics) + " |",
-                "|---|---|" + "---|" * len(metrics)]
-        for setting, method in keys:
-            vals = []
-            for m in metrics:
-                v = cell.get((setting, method, m))
-                vals.append("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v))
-            out.append(f"| {setting} | {method} | " + " | ".join(vals) + " |")
-        out.append("")
-    return "\n".join(out)
+def _photo_fd_protocol() -> dict:
+    from pixelforge.metrics.photo_judge import judge_info
+
+    return judge_info()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -335,7 +366,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--only", nargs="*", default=["denoise", "upscale", "inpaint", "speed", "rss",
                                                  "images"])
     p.add_argument("--no-fd", action="store_true", help="skip the cnn-feature FD")
+    p.add_argument("--no-photo-fd", action="store_true", help="skip the photo judge's FD")
     p.add_argument("--tune-jpeg", action="store_true", help="pick NL-means h for JPEG q30")
+    p.add_argument("--inpaint-run", type=Path, nargs="*", default=[],
+                   help="inpainting runs (e.g. runs/models/inpaint_ffc) scored beside the shipped one")
+    p.add_argument("--photo-run", type=Path, default=None, help="run folder of the x4 photo "
+                   "model (default: the shipped upscale-x4-photo, else runs/models/"
+                   "upscale_x4_photo)")
     p.add_argument("--json", type=Path, help="write the rows and the protocol here")
     p.add_argument("--table", type=Path, help="print the tables of a --json file and exit")
     args = p.parse_args(argv)
@@ -347,10 +384,10 @@ def main(argv: list[str] | None = None) -> None:
         print(tune_jpeg_h())
         return
     t0 = time.perf_counter()
-    b = Bench(args.n, fd=not args.no_fd)
+    b = Bench(args.n, fd=not args.no_fd, photo_fd=not args.no_photo_fd)
     parts = {"denoise": lambda: bench_denoise(b, args.bm3d_n),
-             "upscale": lambda: (bench_upscale(b, 2), bench_upscale(b, 4)),
-             "inpaint": lambda: bench_inpaint(b), "speed": lambda: bench_speed(b),
+             "upscale": lambda: (bench_upscale(b, 2), bench_upscale(b, 4, args.photo_run)),
+             "inpaint": lambda: bench_inpaint(b, args.inpaint_run), "speed": lambda: bench_speed(b),
              "rss": lambda: bench_rss(b), "images": example_images}
     for part in args.only:
         b.part = part
@@ -361,6 +398,7 @@ def main(argv: list[str] | None = None) -> None:
                 "scale px border cropped + RGB; inpaint PSNR in hole and whole image",
                 "fd": None if b.extractor is None else
                 f"cnn features ({b.extractor.label}, rotation) of 32 px patches",
+                "photo_fd": _photo_fd_protocol() if b.photo_fd else None,
                 "threads": 1, "seconds": round(time.perf_counter() - t0, 1),
                 "max_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2}
     print(pivot(b.rows))

@@ -22,7 +22,7 @@ from PIL import Image
 
 from pixelforge.baselines import classical as cl
 from pixelforge.core.images import to_float, to_uint8
-from pixelforge.data.degrade import bicubic_down, degrade, from_uint8_hwc
+from pixelforge.data.degradations import bicubic_down, degrade, from_uint8_hwc
 from pixelforge.data.masks import random_mask
 from pixelforge.metrics.restoration import psnr, ssim, tune_nlmeans_h
 

@@ -3,7 +3,7 @@
     python benchmarks/several_jobs.py                      # ~4 min: 1 job, 2 jobs x default, 2 x 1
     python benchmarks/several_jobs.py --minutes 0.5 --jobs 2
 
-Each scenario starts its jobs at the same moment (configs/demo.yaml, wall-clock time budget) and
+Each scenario starts its jobs at the same moment (the shipped recipe demo, wall-clock time budget) and
 reads images/s from each run's train_log.jsonl (median of the logged windows after the first).
 "default" leaves the thread count to pixelforge (one per core this process may use;
 OMP_NUM_THREADS is removed from the environment), "1" passes --threads 1.
@@ -34,7 +34,7 @@ def run_scenario(name: str, jobs: int, threads: str, minutes: float, out: Path) 
         cmd = [sys.executable, "-m", "pixelforge.cli.main"]
         if threads != "default":
             cmd += ["--threads", threads]
-        cmd += ["train", "--config", str(ROOT / "configs" / "demo.yaml"), "--out", str(run),
+        cmd += ["train", "--config", "demo", "--out", str(run),
                 "--quiet", "--steps", "1000000", "--train.time_budget", str(minutes),
                 "--train.log_every", "20", "--train.sample_every", "1000000",
                 "--train.checkpoint_every", "1000000", "--health.enabled", "false"]

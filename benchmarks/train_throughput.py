@@ -228,13 +228,11 @@ class Worker:
 
         if spec.get("gemm") is False:
             PERF.gemm_paths = False
-        if spec.get("glibc_default_malloc"):
-            PERF.tune_allocator = False
         for key in ("gemm_max_area", "gemm_wgrad_max_area"):  # {"bf16": area} overrides
             for dt, area in spec.get(key, {}).items():
                 dtype = torch.bfloat16 if dt == "bf16" else torch.float32
                 getattr(PERF, key)[dtype] = area
-        if PERF.tune_allocator:  # what the Trainer's set-up does on CPU
+        if not spec.get("glibc_default_malloc"):  # what the Trainer's set-up does on CPU
             tune_cpu_allocator()
         cfg = build_config({}, {"model.name": spec["model"], "model.image_size": size,
                                 "model.channels": channels, "model.latent_dim": latent,
@@ -250,7 +248,8 @@ class Worker:
         if adam in ("foreach", "single"):
             kw = {"foreach": adam == "foreach"}
             task.opt_g = torch.optim.Adam(task.G.parameters(), lr=2e-4, betas=(0.5, 0.999), **kw)
-            task.opt_d = torch.optim.Adam(task.D.parameters(), lr=2e-4, betas=(0.5, 0.999), **kw)
+            adv = task.adversary
+            adv.opt = torch.optim.Adam(adv.D.parameters(), lr=2e-4, betas=(0.5, 0.999), **kw)
         for key, value in spec.get("task_attrs", {}).items():  # private A/B switches of GANTask
             setattr(task, key, value)
         self.task = task
@@ -296,8 +295,8 @@ class Worker:
         self.flops_train = _count_flops(self._train_one) / BATCH  # one real step, counted
         if self.spec.get("compile"):
             self.task.g_step = torch.compile(self.task.G)
-            self.task.d_step = torch.compile(self.task.D)
-            self.task.D = self.task.d_step  # the G step calls the raw D
+            adv = self.task.adversary
+            adv.d_ddp = torch.compile(adv.D)  # D's step; the G step calls the raw D
         first = time.perf_counter()
         for _ in range(steps):
             self._train_one()

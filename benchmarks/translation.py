@@ -6,13 +6,17 @@ nothing, at a budget in CPU-minutes (train.time_budget + budget_clock cpu, one t
     .venv/bin/python benchmarks/translation.py train pix2pix_facades --budget 8 --out runs/bench-tr
     .venv/bin/python benchmarks/translation.py score pix2pix_facades --out runs/bench-tr
     .venv/bin/python benchmarks/translation.py speed --out runs/bench-tr
-    .venv/bin/python benchmarks/translation.py table --out runs/bench-tr
+    .venv/bin/python benchmarks/translation.py table --out runs/bench-tr --json benchmarks/results/translation.json
     .venv/bin/python benchmarks/translation.py grids --out runs/bench-tr   # docs/images/
 
 `train` first times a few steps (CPU seconds per step) so train.steps fits the budget and the
 lr decay (translation.decay_start) ends inside it; time_budget stays on as the hard cap. `score`
 writes <out>/<name>/scores.json; the protocol (64 px, test splits, cnn features of the target
-domain trained on its train split) is in docs/translation.md.
+domain trained on its train split) is in docs/translation.md. Every row also carries `photo_fd`,
+FD in the shipped photo judge's features of 32 px patches against the target side
+(metrics/photo_judge.py), next to PSNR/SSIM. Colourisation rows (runs `colorize`, pix2pix, and
+`colorize_chroma`, the chroma-only colouriser) also carry colourfulness (Hasler & Suesstrunk
+2003) against the real crops' and luma exactness (metrics/colourfulness.py).
 """
 
 from __future__ import annotations
@@ -44,10 +48,12 @@ RUNS = {
     "l1_facades": ("facades_pix2pix.yaml", {"model.params": UNET,
                                             "translation.adv_weight": 0.0}),
     "colorize": ("photos_colorize.yaml", {"model.params": {**UNET, "in_channels": 1}}),
+    "colorize_chroma": ("photos_colorize_chroma.yaml", {"model.params": UNET}),
     "cyclegan_facades": ("facades_cyclegan.yaml", {
         "model.params": {"width": 16, "n_blocks": 6, "norm": "instance", "upsample": "deconv"}}),
     "cyclegan_cat2dog": ("cifar10_cat2dog_cyclegan.yaml", {"model.image_size": 32}),
 }
+COLOURISERS = {"colorize": "pix2pix", "colorize_chroma": "chroma_unet"}  # run -> its row
 PROBE_STEPS = (2, 4, 24)  # a warm-up run, then two timed runs whose difference is measured
 
 
@@ -58,7 +64,7 @@ def run_config(name: str, budget: float, steps: int | None = None):
             "train.log_every": 25, "health.enabled": False, **over}
     if steps:
         over["train.steps"] = steps
-    cfg = load_config(ROOT / "configs" / "translation" / recipe, over)
+    cfg = load_config(f"translation/{recipe}", over)  # a shipped recipe, by name
     data = cfg.data.model_copy(update={k: str((ROOT / v).resolve()) if v.startswith("..") else v
                                        for k, v in (("path", cfg.data.path),
                                                     ("path_b", cfg.data.path_b)) if v})
@@ -138,7 +144,7 @@ def _tensor(ds) -> torch.Tensor:
 
 def _photo_crops(split: str, per_photo: int) -> torch.Tensor:
     """Seeded random crops (1/2 to all of the shorter side, resized to 64 px) of the photos."""
-    from pixelforge.data.degraded import photo_files
+    from pixelforge.data.photos import photo_files
     from pixelforge.data.translation import GrayPairs
 
     ds = GrayPairs(photo_files(PHOTOS, split), size=SIZE, crop="random", seed=777,
@@ -173,7 +179,7 @@ class Judge:
 
 def judges(name: str) -> dict[str, Judge]:
     """The target-domain judges a run is scored with (their extractors are cached once trained)."""
-    if name == "colorize":
+    if name in COLOURISERS:
         test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
         return {"photo_crops": Judge(_as_dataset(train_crops, "photos-train-crops-64"), test)}
     if name == "cyclegan_cat2dog":  # one CIFAR-10 classifier's features judge both domains
@@ -199,6 +205,7 @@ def _load(args, name: str):
 
 
 def cmd_score(args) -> dict:
+    from pixelforge.metrics.photo_judge import judge_info, photo_fd
     from pixelforge.metrics.translation import cycle_psnr, paired_scores
 
     name = args.name
@@ -211,12 +218,14 @@ def cmd_score(args) -> dict:
         judge_photo = js["photo"]
         fake_photo = tr(labels, "b2a")
         out["b2a"] = {**judge_photo(fake_photo), **paired_scores(fake_photo, photos),
-                      "fd_untranslated": judge_photo(labels)["fd"]}
+                      "fd_untranslated": judge_photo(labels)["fd"],
+                      "photo_fd": photo_fd(fake_photo, photos)}
         if name == "cyclegan_facades":
             judge_label = js["label"]
             fake_label = tr(photos, "a2b")
             out["a2b"] = {**judge_label(fake_label), **paired_scores(fake_label, labels),
                           "fd_untranslated": judge_label(photos)["fd"],
+                          "photo_fd": photo_fd(fake_label, labels),
                           "cycle_psnr": cycle_psnr(photos, tr(fake_label, "b2a"))}
             out["b2a"]["cycle_psnr"] = cycle_psnr(labels, tr(fake_photo, "a2b"))
     elif name == "cyclegan_cat2dog":  # test cats (A) and dogs (B), 1000 each
@@ -224,27 +233,33 @@ def cmd_score(args) -> dict:
         js = judges(name)
         fake_dogs, fake_cats = tr(cats, "a2b"), tr(dogs, "b2a")
         out["a2b"] = {**js["dog"](fake_dogs), "fd_untranslated": js["dog"](cats)["fd"],
+                      "photo_fd": photo_fd(fake_dogs, dogs),
                       "cycle_psnr": cycle_psnr(cats, tr(fake_dogs, "b2a"))}
         out["b2a"] = {**js["cat"](fake_cats), "fd_untranslated": js["cat"](dogs)["fd"],
+                      "photo_fd": photo_fd(fake_cats, cats),
                       "cycle_psnr": cycle_psnr(dogs, tr(fake_cats, "a2b"))}
-    elif name == "colorize":
+    elif name in COLOURISERS:
         from pixelforge.baselines.colorize import (
             LumaChromaLookup,
             lab_statistics,
             reinhard_transfer,
         )
+        from pixelforge.metrics.colourfulness import colourisation_scores
         from pixelforge.pipelines.translate import to_gray
 
         test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
         judge = judges(name)["photo_crops"]
         gray = to_float(to_uint8(to_gray(test)))  # [N, 1, H, W] 8-bit luma
         lookup = LumaChromaLookup.fit(train_crops)
-        candidates = {"pix2pix": tr(gray, "a2b"), "gray_input": gray.expand(-1, 3, -1, -1),
+        candidates = {COLOURISERS[name]: tr(gray, "a2b"), "gray_input": gray.expand(-1, 3, -1, -1),
                       "luma_chroma_lookup": lookup.colorize(gray),
                       "reinhard": reinhard_transfer(gray, lab_statistics(train_crops))}
         for key, images in candidates.items():
-            out[key] = {**judge(images), **paired_scores(images.clamp(-1, 1), test)}
+            out[key] = {**judge(images), **paired_scores(images.clamp(-1, 1), test),
+                        "photo_fd": photo_fd(images.clamp(-1, 1), test),
+                        **colourisation_scores(gray, images.clamp(-1, 1), test)}
         out["n_test_crops"] = len(test)
+    out["photo_fd_protocol"] = judge_info()  # photo_fd: the shipped judge, target-side reference
     (args.out / name / "scores.json").write_text(json.dumps(out, indent=2))
     return out
 
@@ -303,17 +318,19 @@ def cmd_grids(args) -> dict:
         cats, dogs = _cifar("test", CAT)[:6], _cifar("test", DOG)[:6]
         write("translation-cat2dog.png", [cats, tr("cyclegan_cat2dog", cats, "a2b"), dogs,
                                           tr("cyclegan_cat2dog", dogs, "b2a")])
-    if (args.out / "colorize").is_dir():
+    made = [n for n in COLOURISERS if (args.out / n).is_dir()]  # pix2pix, then chroma-only
+    if made:
         test = _photo_crops("test", 8)[torch.tensor([0, 17, 40, 90, 120])]
         gray = to_float(to_uint8(to_gray(test)))
         lookup = LumaChromaLookup.fit(_photo_crops("train", 10))
         write("translation-colorize.png", [gray, lookup.colorize(gray),
-                                           tr("colorize", gray, "a2b"), test])
+                                           *(tr(n, gray, "a2b") for n in made), test])
     return written
 
 
 def cmd_table(args) -> str:
     rows = ["| run | steps | CPU-min | CPU s / epoch | scores |", "|---|---|---|---|---|"]
+    found = []
     for name in RUNS:
         run = args.out / name
         if not (run / "bench_train.json").is_file():
@@ -321,16 +338,22 @@ def cmd_table(args) -> str:
         t = json.loads((run / "bench_train.json").read_text())
         s = json.loads((run / "scores.json").read_text()) if (run / "scores.json").is_file() \
             else {}
+        found.append({"name": name, "train": t, "scores": _short(s)})
         rows.append(f"| {name} | {t['steps_done']} | {t['cpu_minutes']:.1f} | "
                     f"{t['cpu_s_per_epoch']:.0f} | {json.dumps(_short(s))} |")
     text = "\n".join(rows)
     print(text)
+    if args.json:  # the results file docs/benchmarks.md's table is generated from
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"benchmark": "benchmarks/translation.py",
+                                         "out": str(args.out), "runs": found}, indent=1) + "\n")
     return text
 
 
 def _short(scores: dict) -> dict:
     return {k: ({kk: round(vv, 3) for kk, vv in v.items() if kk != "kid_std"}
-                if isinstance(v, dict) else v) for k, v in scores.items() if k != "name"}
+                if isinstance(v, dict) else v) for k, v in scores.items()
+            if k not in ("name", "photo_fd_protocol")}
 
 
 def main() -> None:
@@ -346,6 +369,8 @@ def main() -> None:
                                       help="CPU-minutes of training")
     for cmd in ("speed", "table", "warm", "grids"):
         sub.add_parser(cmd)
+    sub.choices["table"].add_argument("--json", type=Path, default=None, help="also write the "
+                                      "runs' records here (benchmarks/results/translation.json)")
     for s in sub.choices.values():
         s.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-translation")
     args = p.parse_args()

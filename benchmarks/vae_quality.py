@@ -5,7 +5,7 @@ Usage (from the repo root; needs ../shared/data/{mnist,cifar10}.npz, skips an ab
   python benchmarks/vae_quality.py --dataset mnist --models vae --minutes 20 --k 1000
   python benchmarks/vae_quality.py --dataset mnist cifar10 --minutes 5 --k 100 --n-test 1000
 
-Each model trains through the one trainer (pixelforge.training.train) from configs/vae/*.yaml
+Each model trains through the one trainer (pixelforge.training.train) from the shipped recipes vae/*.yaml
 until its budget (train.time_budget; process CPU minutes by default, --clock wall for wall time)
 runs out (the trainer saves a checkpoint and stops), then is scored on the test split. Results go to <out>/results.jsonl and are printed as a table.
 """
@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from pixelforge.configs import root as configs_root
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = {"mnist": ROOT.parent / "shared" / "data" / "mnist.npz",
@@ -47,7 +49,7 @@ def _config(dataset: str, name: str, stem: str, params: dict, extra: dict, seed:
             minutes: float, clock: str):
     from pixelforge.config import build_config, load_yaml
 
-    path = ROOT / "configs" / "vae" / f"{dataset}_{stem}.yaml"
+    path = configs_root() / "vae" / f"{dataset}_{stem}.yaml"
     if not path.is_file():
         return None
     tree = load_yaml(path)
@@ -142,7 +144,7 @@ def run_one(dataset: str, name: str, args) -> dict | None:
     stem, params, extra = MODELS[name]
     cfg = _config(dataset, name, stem, params, extra, args.seed, args.minutes, args.clock)
     if cfg is None:
-        print(f"{dataset}/{name}: no configs/vae/{dataset}_{stem}.yaml, skipped")
+        print(f"{dataset}/{name}: no shipped recipe vae/{dataset}_{stem}, skipped")
         return None
     run = Path(args.out) / f"{dataset}-{name}"
     if args.score_only:  # a finished run: score its latest checkpoint again, no training
@@ -156,7 +158,7 @@ def run_one(dataset: str, name: str, args) -> dict | None:
         t0 = time.perf_counter()
         step = train(cfg, run, progress=False).step  # stops at the budget, with a checkpoint
         train_s = round(time.perf_counter() - t0, 1)
-    model = pixelforge.load(run)
+    model = pixelforge.load(run, component="generator")  # the VAE network the metrics score
     test = load_images(str(DATA[dataset]), image_size=model.image_size, channels=model.channels,
                        split="test", limit=args.n_test)
     images, labels = test.tensors() if test.tensors() is not None else (None, None)
@@ -180,6 +182,20 @@ def run_one(dataset: str, name: str, args) -> dict | None:
     return row
 
 
+def write_json(path: Path, rows: list[dict], args) -> None:
+    """Merge `rows` into the results file: a (dataset, model) measured now replaces its old row;
+    each row carries the budget and scoring settings it was measured with."""
+    settings = {"minutes": args.minutes, "clock": args.clock, "k": args.k, "n_test": args.n_test,
+                "fd_n": args.fd_n, "seed": args.seed, "threads": args.threads}
+    new = [{**r, **settings} for r in rows]
+    done = {(r["dataset"], r["model"]) for r in new}
+    old = json.loads(path.read_text())["rows"] if path.is_file() else []
+    keep = [r for r in old if (r["dataset"], r["model"]) not in done]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"benchmark": "benchmarks/vae_quality.py", "rows": keep + new},
+                               indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--dataset", nargs="+", default=["mnist", "cifar10"], choices=sorted(DATA))
@@ -199,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/bench-vae")
     ap.add_argument("--score-only", action="store_true",
                     help="score the runs already in --out (latest checkpoint) without training")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also merge the rows into this results file (benchmarks/results/"
+                    "vae_quality.json; benchmarks/docs_tables.py makes the docs' table from it)")
     ap.add_argument("--fd-runs", nargs="+", type=Path, default=None,
                     help="only score these run folders' samples with one local cnn extractor "
                     "(Frechet distance in its features) on --dataset, then exit")
@@ -220,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             row = run_one(dataset, name, args)
             if row:
                 rows.append(row)
+    if args.json:
+        write_json(args.json, rows, args)
     print(f"\n{'data':8} {'model':11} {'steps':>7} {'-ELBO':>8} {'IWAE NLL':>9} {'bits/dim':>8} "
           f"{'PSNR':>6} {'SSIM':>6}  FD")
     for r in rows:

@@ -5,15 +5,10 @@ import os
 import pytest
 import torch
 
-from pixelforge.checkpoint import (
-    atomic_write_bytes,
-    commit_checkpoint_dir,
-    latest_checkpoint,
-    load_state,
-    resolve_checkpoint,
-    save_state,
-)
+from pixelforge.checkpoint import latest_checkpoint, load_state, resolve_checkpoint, save_state
+from pixelforge.core.files import atomic_write_bytes
 from pixelforge.errors import UserError
+from pixelforge.rundir import RunDir
 
 
 def test_nested_state_roundtrip(tmp_path):
@@ -58,13 +53,14 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
 
 
 def test_commit_prunes_and_points_latest(tmp_path):
-    root = tmp_path / "run" / "checkpoints"
+    run = RunDir(tmp_path / "run")
+    root = run.checkpoints
     for step in (1, 2, 3):
-        tmp = root / f"step-{step:07d}.tmp"
+        tmp = run.temp_dir(step)
         tmp.mkdir(parents=True)
         (tmp / "config.json").write_text("{}")
         (tmp / "model.safetensors").write_bytes(b"x")
-        commit_checkpoint_dir(tmp, root / f"step-{step:07d}", keep=2)
+        assert run.commit(step, keep=2) == root / f"step-{step:07d}"
     assert sorted(p.name for p in root.iterdir()) == ["latest", "step-0000002", "step-0000003"]
     assert latest_checkpoint(tmp_path / "run") == root / "step-0000003"
     assert resolve_checkpoint(tmp_path / "run") == root / "step-0000003"

@@ -45,10 +45,9 @@ def test_yaml_roundtrip(tmp_path):
 
 
 def test_shipped_configs_validate():
-    from pathlib import Path
+    from pixelforge.configs import root
 
-    root = Path(__file__).resolve().parents[1] / "configs"
-    files = sorted(root.glob("*.yaml"))
+    files = sorted(root().glob("*.yaml"))
     assert files
     for f in files:
         load_config(f)

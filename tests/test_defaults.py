@@ -12,10 +12,10 @@ from PIL import Image
 
 from pixelforge.cli.main import main
 from pixelforge.config import build_config
+from pixelforge.configs import find
+from pixelforge.configs import root as configs_root
 from pixelforge.data.probe import probe_data
 from pixelforge.recipes import RECIPES, nearest_size, recipe_for, resolve_run_config
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _folder(root: Path, n: int, size: int, colour: bool, fmt: str = "png") -> Path:
@@ -78,10 +78,10 @@ def test_python_api_resolves_like_the_cli(tmp_path, colour64):
 def test_grayscale_npz_gives_grayscale_model(tiny_npz, capsys):
     cfg, out = _dry_run(capsys, "--model", "dcgan", "--data", str(tiny_npz))
     assert (cfg["model"]["channels"], cfg["model"]["image_size"]) == (1, 28)
-    # the recommended small-grayscale recipe (configs/gan/mnist_dcgan_sn.yaml)
+    # the recommended small-grayscale recipe (gan/mnist_dcgan_sn)
     assert cfg["model"]["params"] == {"width": 32, "spectral_norm": True}
     assert cfg["train"]["loss"] == "hinge" and cfg["train"]["betas"] == [0.0, 0.9]
-    assert "# model.channels: 1" in out and "mnist_dcgan_sn.yaml" in out
+    assert "# model.channels: 1" in out and "recipe: gan/mnist_dcgan_sn " in out
 
 
 def test_explicit_values_win(colour64, capsys):
@@ -97,7 +97,59 @@ def test_explicit_values_win(colour64, capsys):
 def test_dry_run_shows_resolved_values(colour64, capsys):
     cfg, out = _dry_run(capsys, "--model", "dcgan", "--data", str(colour64))
     assert (cfg["model"]["channels"], cfg["model"]["image_size"]) == (3, 64)
-    assert "colour, typical size 64 px" in out and "cifar10_dcgan.yaml" in out
+    # 64 px colour pictures are photos: the photo candidate, said to be unmeasured
+    assert "colour, typical size 64 px" in out and "recipe: gan/photos_dcgan " in out
+    assert "candidate not yet measured" in out
+
+
+def test_without_model_colour_photos_get_the_photo_recipe_at_64px(tmp_path, capsys):
+    photos = _folder(tmp_path / "photos", 6, 200, colour=True, fmt="jpg")
+    cfg, out = _dry_run(capsys, "--data", str(photos))
+    assert cfg["model"]["name"] == "dcgan"
+    assert (cfg["model"]["channels"], cfg["model"]["image_size"]) == (3, 64)
+    assert cfg["model"]["params"] == {"width": 32, "spectral_norm": True}
+    assert (cfg["train"]["loss"], cfg["train"]["batch_size"]) == ("hinge", 32)
+    assert "model.name: dcgan (no --model: the recommended family for 6 colour-photo" in out
+    assert "capped at 64 by gan/photos_dcgan" in out
+    assert "warning" not in out  # a ~25 MB checkpoint
+
+
+def test_without_model_small_data_gets_the_measured_recipe_of_its_kind(tiny_npz, capsys):
+    cfg, out = _dry_run(capsys, "--data", str(tiny_npz))
+    assert (cfg["model"]["name"], cfg["model"]["image_size"]) == ("dcgan", 28)
+    assert "recipe: gan/mnist_dcgan_sn " in out and "512 grayscale images" in out
+    cifar_like = build_config({}, {"data.path": "cifar10"})
+    resolved, _ = resolve_run_config(cifar_like)
+    assert (resolved.model.name, resolved.model.image_size, resolved.model.params) == (
+        "dcgan", 32, {"width": 64})  # gan/cifar10_dcgan
+
+
+def test_seed_dcgan_stays_available_by_name_and_big_checkpoints_are_warned(tmp_path, capsys):
+    photos = _folder(tmp_path / "photos", 4, 200, colour=True, fmt="jpg")
+    cfg, out = _dry_run(capsys, "--model", "seed-dcgan", "--data", str(photos))
+    assert (cfg["model"]["name"], cfg["model"]["image_size"]) == ("seed-dcgan", 128)
+    warning = next(line for line in out.splitlines() if line.startswith("# warning:"))
+    assert "seed-dcgan at 128 px will be ~1.4 GB (3 kept: ~4.1 GB)" in warning
+
+
+def test_the_checkpoint_estimate_is_near_the_written_size(tmp_path, tiny_npz):
+    """The estimate behind the warning, against a real checkpoint's bytes on disk."""
+    from pixelforge.recipes import checkpoint_bytes
+    from pixelforge.training import train
+
+    cfg = build_config({}, {"model.name": "dcgan", "data.path": str(tiny_npz),
+                            "model.params": {"width": 32}, "model.image_size": 32,
+                            "train.steps": 1, "train.batch_size": 8, "train.precision": "fp32"})
+    res = train(cfg, tmp_path / "run", progress=False)
+    written = sum(f.stat().st_size for f in res.checkpoint.rglob("*.safetensors"))
+    estimate = checkpoint_bytes(resolve_run_config(cfg)[0])
+    assert 0.8 * written <= estimate <= 1.25 * written, (estimate, written)
+
+
+def test_a_second_image_set_without_model_asks_for_a_translation_model(tiny_npz, capsys):
+    assert main(["train", "--out", "unused-run", "--dry-run", "--data", str(tiny_npz),
+                 "--data.path_b", str(tiny_npz)]) == 2
+    assert "--model pix2pix" in capsys.readouterr().err
 
 
 def test_recipe_none_keeps_the_2016_dcgan_recipe(colour64, capsys):
@@ -143,9 +195,11 @@ def test_probe_reads_colour_from_pixels_not_the_file_mode(tmp_path):
 def test_recipes_match_their_config_files():
     """Each built-in recipe is the training part of the config file it names, value for value."""
     for (family, kind), recipe in RECIPES.items():
-        tree = yaml.safe_load((ROOT / recipe.source).read_text())
+        tree = yaml.safe_load(find(recipe.source).read_text())
         assert tree["model"]["name"] == family
-        assert tree["model"]["channels"] == (3 if kind == "colour" else 1)
+        assert tree["model"]["channels"] == (3 if kind.startswith("colour") else 1)
+        if kind == "colour-photo":
+            assert tree["model"]["image_size"] == recipe.max_size
         for dotted, value in recipe.values.items():
             section, key = dotted.split(".")
             default = build_config({}).model_dump()[section][key]
@@ -163,7 +217,7 @@ def test_shipped_configs_do_not_mix_with_a_recipe():
     the recipe on changes nothing (so a config file is always the whole recipe)."""
     from pixelforge.config import load_yaml
 
-    files = sorted((ROOT / "configs").rglob("*.yaml"))
+    files = sorted(configs_root().rglob("*.yaml"))
     assert files
     for f in files:
         tree = load_yaml(f)

@@ -8,10 +8,7 @@ written before components (config.json + model.safetensors at the top) still loa
 
 from __future__ import annotations
 
-import inspect
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +16,17 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from pixelforge.core.files import atomic_write_bytes, atomic_write_text, fsync_dir
+from pixelforge.core.files import atomic_write_bytes, atomic_write_text
 from pixelforge.errors import UserError
 from pixelforge.models.base import MODELS, PixelforgeModule
+from pixelforge.rundir import CHECKPOINTS_DIR, LATEST, META_FILE, RunDir
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]  # re-exported from core.files
-
-LATEST = "latest"
 INDEX_FILE = "model_index.json"
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 INDEX_FORMAT = 1
 # pipelines of folders written before model_index.json existed, by the family's kind
 LEGACY_PIPELINES = {"gan": "generate", "vae": "autoencode", "vae-gan": "autoencode"}
 STATE_FILE = "training_state.safetensors"
-CKPT_DIR = "checkpoints"
-
-
-_fsync_dir = fsync_dir  # kept for callers of the old private name
 
 
 # --- nested state <-> (flat tensors, JSON skeleton) -------------------------------------------
@@ -105,31 +96,6 @@ def load_state(path: str | Path) -> dict[str, Any]:
 
 # --- checkpoint folders ------------------------------------------------------------------------
 
-def checkpoint_name(step: int) -> str:
-    return f"step-{step:07d}"
-
-
-def commit_checkpoint_dir(tmp_dir: Path, final_dir: Path, keep: int) -> None:
-    """Rename a fully written temp folder into place, point `latest` at it, prune old ones."""
-    for f in tmp_dir.rglob("*"):
-        if f.is_file():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-    for d in [p for p in tmp_dir.rglob("*") if p.is_dir()]:
-        fsync_dir(d)
-    if final_dir.exists():
-        shutil.rmtree(final_dir)
-    os.replace(tmp_dir, final_dir)
-    fsync_dir(final_dir.parent)
-    atomic_write_text(final_dir.parent / LATEST, final_dir.name + "\n")
-    ckpts = sorted(p for p in final_dir.parent.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp"))
-    for old in ckpts[:-keep]:
-        if old != final_dir:
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in final_dir.parent.glob("*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
 def checkpoint_problem(folder: Path) -> str | None:
     """Why `folder` is not a complete checkpoint (a missing file), or None when it is one."""
     if (folder / INDEX_FILE).is_file():
@@ -158,28 +124,16 @@ def _safe_subfolder(sub: str) -> bool:
     return sub == "." or (bool(parts) and not Path(sub).is_absolute() and ".." not in parts)
 
 
-def _latest_target(run_dir: Path) -> tuple[Path, Path] | None:
-    pointer = run_dir / CKPT_DIR / LATEST
-    if not pointer.is_file():
-        return None
-    try:
-        name = pointer.read_text().strip()
-    except (OSError, UnicodeDecodeError):
-        name = ""
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise UserError(f"{pointer} does not name a checkpoint folder")
-    return pointer, pointer.parent / name
-
-
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest complete checkpoint folder of a run, or None (never a partial folder)."""
+    """The run's current checkpoint: the folder `checkpoints/latest` names, when it is complete;
+    None otherwise (no pointer yet, a bad pointer, a partial folder). See pixelforge.rundir."""
     try:
-        target = _latest_target(Path(run_dir))
+        target = RunDir(run_dir).latest_target()
     except UserError:
         return None
-    if target is None or not target[1].is_dir():
+    if target is None or not target.is_dir():
         return None
-    return target[1] if checkpoint_problem(target[1]) is None else None
+    return target if checkpoint_problem(target) is None else None
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -192,9 +146,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
         if problem:
             raise UserError(f"{p} is not a complete checkpoint: {problem}")
         return p
-    target = _latest_target(p)
-    if target is not None:
-        pointer, ckpt = target
+    run = RunDir(p)
+    ckpt = run.latest_target()
+    if ckpt is not None:
+        pointer = run.latest_pointer
         if not ckpt.is_dir():
             raise UserError(f"{pointer} points to {ckpt}, which does not exist")
         problem = checkpoint_problem(ckpt)
@@ -203,7 +158,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
         return ckpt
     raise UserError(
         f"{p} is neither a checkpoint ({INDEX_FILE}, or {CONFIG_FILE} + {WEIGHTS_FILE}) nor a run "
-        f"folder with {CKPT_DIR}/{LATEST}"
+        f"folder with {CHECKPOINTS_DIR}/{LATEST}"
     )
 
 
@@ -234,7 +189,7 @@ def write_components(directory: str | Path, components: dict[str, PixelforgeModu
     """Save each network into `<directory>/<name>/` and then `model_index.json` naming them all.
 
     The index is written last (atomically), so a folder with an index has every component. Meant
-    for a temp folder that commit_checkpoint_dir renames into place."""
+    for a temp folder that RunDir.commit renames into place."""
     from pixelforge import __version__
 
     if not components:
@@ -285,11 +240,10 @@ def load_component(folder: str | Path, *, map_location: str = "cpu") -> Pixelfor
     """One network from `<folder>/config.json + model.safetensors`, in eval mode.
 
     Every failure (missing or foreign files, a pickle in place of either file, weights that do
-    not fit the config) is a UserError naming the file. Nothing is ever unpickled."""
-    from safetensors.torch import load_file
-
+    not fit the config) is a UserError naming the file. Nothing is ever unpickled. The class
+    comes from config.json's "_pixelforge" section; PixelforgeModule.load_folder loads it."""
     folder = Path(folder)
-    config_path, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise UserError(f"{config_path} is missing")
     meta = _meta_of(config_path)
@@ -298,26 +252,24 @@ def load_component(folder: str | Path, *, map_location: str = "cpu") -> Pixelfor
     cls = family.networks.get(role)
     if cls is None:
         raise UserError(f"{config_path}: model {family.name!r} has no network {role!r}")
-    config = read_json(config_path)
-    params = inspect.signature(cls).parameters
-    try:
-        model = cls(**{k: v for k, v in config.items() if k in params})
-    except UserError as exc:
-        raise UserError(f"{config_path}: {exc}") from None
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise UserError(f"{config_path} does not describe a {family.name} {role}: {exc}") from None
-    if not weights.is_file():
-        raise UserError(f"{weights} is missing")
-    try:
-        state = load_file(str(weights), device=map_location)
-    except Exception as exc:  # SafetensorError, OSError: truncated, garbage or a pickle
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{weights} is not a readable safetensors file ({reason})") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = first[1].strip() if len(first) > 1 else (first[0] if first else "")
-        raise UserError(f"{weights} does not fit the {family.name} {role} of {config_path} "
-                        f"({detail[:200]})") from None
-    return model.to(map_location).eval()
+    return cls.load_folder(folder, read_json(config_path), map_location=map_location)
+
+
+def privacy_record(ckpt_dir: str | Path) -> dict[str, Any] | None:
+    """The DP accounting a checkpoint carries (ε spent, δ, accountant, ...; written by private
+    training into model_index.json and meta.json), or None for a run trained without privacy."""
+    ckpt = Path(ckpt_dir)
+    for name in (INDEX_FILE, META_FILE):
+        if (ckpt / name).is_file():
+            rec = read_json(ckpt / name).get("privacy")
+            if isinstance(rec, dict):
+                return rec
+    return None
+
+
+def describe_privacy(record: dict[str, Any] | None) -> str:
+    """One line for summaries: "ε = 9.87 (δ = 1e-05, rdp, 1200 steps)" or "not private"."""
+    if not record:
+        return "not private"
+    return (f"ε = {record.get('epsilon', float('nan')):.3g} (δ = {record.get('delta'):g}, "
+            f"{record.get('accountant')}, {record.get('steps')} steps)")

@@ -1,7 +1,7 @@
 """Find runs under a folder and read their checkpoints, logs, metrics and samples (no training code).
 
-A run folder holds config.yaml, checkpoints/<step-NNNNNNN>/ (+ a `latest` pointer),
-train_log.jsonl, metrics.jsonl and samples/step-NNNNNNN.png. Used by the studio and the CLI.
+The layout of a run folder (and which checkpoint is current) is pixelforge.rundir's; this module
+summarises runs for the studio and the CLI.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from typing import Any
 
 import yaml
 
+from pixelforge.checkpoint import CONFIG_FILE, INDEX_FILE, LEGACY_PIPELINES, latest_checkpoint
 from pixelforge.errors import UserError
+from pixelforge.rundir import META_FILE, RUN_SUBDIRS, RunDir
 
-CKPT_DIR = "checkpoints"
-TRAIN_LOG = "train_log.jsonl"
-METRICS_LOG = "metrics.jsonl"
-SAMPLES_DIR = "samples"
-LEGACY_PIPELINES = {"gan": "generate", "vae": "autoencode", "vae-gan": "autoencode"}
-SKIP_DIRS = {CKPT_DIR, SAMPLES_DIR, "tensorboard", "__pycache__", ".git"}
+SKIP_DIRS = RUN_SUBDIRS | {"__pycache__", ".git"}
 
 
 def contained(root: str | Path, candidate: str | Path) -> Path:
@@ -68,7 +65,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def read_run_config(run_dir: str | Path) -> dict[str, Any]:
     """The resolved config a run was started with (config.yaml), {} when absent or unreadable."""
-    p = Path(run_dir) / "config.yaml"
+    p = RunDir(run_dir).config
     try:
         data = yaml.safe_load(p.read_text())
     except (OSError, yaml.YAMLError):
@@ -77,18 +74,18 @@ def read_run_config(run_dir: str | Path) -> dict[str, Any]:
 
 
 def checkpoints(run_dir: str | Path) -> list[Path]:
-    """Complete checkpoint folders of a run, oldest first (temp folders of a save are skipped)."""
-    root = Path(run_dir) / CKPT_DIR
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp")
-                  and ((p / "config.json").is_file() or (p / "model_index.json").is_file()))
+    """Checkpoint folders of a run that hold weights, oldest first (temp folders of a save are
+    skipped). The run's current one is `checkpoint.latest_checkpoint`, not the last of these."""
+    return [p for p in RunDir(run_dir).step_dirs() if _has_weights(p)]
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file() or (folder / INDEX_FILE).is_file()
 
 
 def latest_sample(run_dir: str | Path) -> Path | None:
-    """The newest progress grid (samples/step-NNNNNNN.png), None before the first one."""
-    grids = sorted(Path(run_dir, SAMPLES_DIR).glob("step-*.png"))
-    return grids[-1] if grids else None
+    """The newest progress grid (samples/step-N.png), None before the first one."""
+    return RunDir(run_dir).latest_sample()
 
 
 @dataclass
@@ -107,6 +104,7 @@ class RunInfo:
     checkpoint: Path | None = None
     metrics: list[dict[str, Any]] = field(default_factory=list)
     updated: float = 0.0
+    privacy: str = ""  # "ε = 9.9 (δ = 1e-05, rdp, 1200 steps)" or "not private"
 
     def metric_summary(self) -> str:
         """Latest value of each metric with the protocol that produced it, e.g.
@@ -129,8 +127,8 @@ class RunInfo:
 
 def _meta_of(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(meta.json, the _pixelforge section of model_index.json or config.json) of a checkpoint."""
-    meta = _read_json(ckpt / "meta.json")
-    index = _read_json(ckpt / "model_index.json") or _read_json(ckpt / "config.json")
+    meta = _read_json(ckpt / META_FILE)
+    index = _read_json(ckpt / INDEX_FILE) or _read_json(ckpt / CONFIG_FILE)
     pf = index.get("_pixelforge") if isinstance(index.get("_pixelforge"), dict) else {}
     for key in ("model", "kind", "pipeline"):
         if key in index and isinstance(index[key], str):
@@ -141,11 +139,11 @@ def _meta_of(ckpt: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def run_info(run_dir: str | Path, name: str | None = None) -> RunInfo:
     """Summarise a run folder (or a checkpoint folder) from its files; never raises on bad files."""
     run_dir = Path(run_dir)
+    run = RunDir(run_dir)
     cfg = read_run_config(run_dir)
-    ckpts = checkpoints(run_dir)
-    is_ckpt = not ckpts and ((run_dir / "config.json").is_file()
-                             or (run_dir / "model_index.json").is_file())
-    ckpt = run_dir if is_ckpt else (ckpts[-1] if ckpts else None)
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None and not run.checkpoints.exists() and _has_weights(run_dir):
+        ckpt = run_dir  # a bare checkpoint folder
     info = RunInfo(name=name or run_dir.name, path=run_dir, checkpoint=ckpt)
     meta, pf = _meta_of(ckpt) if ckpt else ({}, {})
     model_cfg = cfg.get("model") or (meta.get("config") or {}).get("model") or {}
@@ -158,19 +156,30 @@ def run_info(run_dir: str | Path, name: str | None = None) -> RunInfo:
     info.total_steps = train_cfg.get("steps") if isinstance(train_cfg.get("steps"), int) else None
     info.step = int(meta.get("step") or 0)
     info.train_seconds = meta.get("train_seconds")
-    log = read_jsonl(run_dir / TRAIN_LOG, tail=1)
+    log = read_jsonl(run.train_log, tail=1)
     if log and isinstance(log[-1].get("step"), int):
         info.step = max(info.step, log[-1]["step"])
-    info.metrics = read_jsonl(run_dir / METRICS_LOG)
-    stamps = [p.stat().st_mtime for p in (run_dir / TRAIN_LOG, run_dir / CKPT_DIR, run_dir)
-              if p.exists()]
+    info.metrics = read_jsonl(run.metrics)
+    info.privacy = _privacy_of(ckpt)
+    stamps = [p.stat().st_mtime for p in (run.train_log, run.checkpoints, run_dir) if p.exists()]
     info.updated = max(stamps) if stamps else 0.0
     return info
 
 
+def _privacy_of(ckpt: Path | None) -> str:
+    """The checkpoint's ε in one line ("" when unknown or unreadable: the gallery never fails)."""
+    from pixelforge.checkpoint import describe_privacy, privacy_record
+
+    if ckpt is None:
+        return ""
+    try:
+        return describe_privacy(privacy_record(ckpt))
+    except Exception:  # noqa: BLE001 - a broken file shows as unknown, never an error page
+        return ""
+
+
 def _is_run(path: Path) -> bool:
-    return any((path / n).exists() for n in ("config.yaml", CKPT_DIR, TRAIN_LOG, "config.json",
-                                            "model_index.json"))
+    return RunDir(path).holds_run() or _has_weights(path)
 
 
 def find_runs(root: str | Path, *, max_depth: int = 3) -> list[RunInfo]:
@@ -218,7 +227,8 @@ class Progress:
 def progress(run_dir: str | Path) -> Progress:
     """Read a run's train_log.jsonl and config.yaml for the monitor: step, speed, ETA."""
     run_dir = Path(run_dir)
-    log = read_jsonl(run_dir / TRAIN_LOG)
+    run = RunDir(run_dir)
+    log = read_jsonl(run.train_log)
     cfg = read_run_config(run_dir).get("train") or {}
     total = cfg.get("steps") if isinstance(cfg.get("steps"), int) else None
     step = int(log[-1].get("step", 0)) if log else 0
@@ -228,9 +238,8 @@ def progress(run_dir: str | Path) -> Progress:
     if total and isinstance(ips, (int, float)) and ips > 0 and isinstance(batch, int):
         eta = max(0, total - step) * batch / ips
         budget = cfg.get("time_budget")
-        started = (run_dir / "config.yaml").stat().st_mtime if budget else None
+        started = run.config.stat().st_mtime if budget and run.config.is_file() else None
         if budget and started:
             eta = min(eta, max(0.0, started + float(budget) * 60 - time.time()))
-    ckpts = checkpoints(run_dir)
     return Progress(step, total, ips if isinstance(ips, (int, float)) else None, eta, log,
-                    ckpts[-1] if ckpts else None, latest_sample(run_dir))
+                    latest_checkpoint(run_dir), run.latest_sample())

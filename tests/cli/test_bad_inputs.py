@@ -216,6 +216,59 @@ def case_interpolate_image_b_is_empty(w):
             "--frames", "3", "--out", str(w.out / "walk.gif")], 2, str(f)
 
 
+def _img(w: Work, name: str = "img.png") -> Path:
+    f = w.inp / name
+    f.write_bytes(_png_bytes())
+    return f
+
+
+def _precision_case(verb: str) -> Case:
+    def build(w: Work):
+        extra = {"upscale": ["--scale", "4"], "inpaint": ["--box", "1,1,4,4"]}.get(verb, [])
+        return ([verb, str(_img(w)), "--out", str(w.out), "--precision", "fp8", *extra], 2,
+                "--precision 'fp8': choose auto, fp32 or bf16")
+    return build
+
+
+for _verb in ("denoise", "upscale", "inpaint"):
+    CASES[f"{_verb}_precision_fp8"] = _precision_case(_verb)
+
+
+@case
+def case_inpaint_mask_file_missing(w):
+    mask = w.inp / "nope.png"
+    return (["inpaint", str(_img(w)), "--mask", str(mask), "--out", str(w.out)], 2,
+            f"mask {mask}: no such file")
+
+
+@case
+def case_inpaint_mask_all_white(w):
+    mask = w.inp / "white.png"
+    Image.new("L", (20, 20), 255).save(mask)
+    return (["inpaint", str(_img(w)), "--mask", str(mask), "--out", str(w.out)], 2,
+            f"mask {mask}: every pixel is white")
+
+
+@case
+def case_denoise_output_name_is_an_existing_folder(w):
+    (w.out / "img.png").mkdir(parents=True)
+    return (["denoise", str(_img(w)), "--out", str(w.out)], 2,
+            f"{w.out / 'img.png'}: the output for")
+
+
+@case
+def case_export_out_is_an_existing_folder(w):
+    (w.out / "g.onnx").mkdir(parents=True)
+    return (["export", str(w.gan), "--out", str(w.out / "g.onnx")], 2,
+            f"{w.out / 'g.onnx'}: is an existing folder")
+
+
+@case
+def case_denoise_max_memory_not_a_size(w):
+    return (["denoise", str(_img(w)), "--out", str(w.out), "--max-memory", "lots"], 2,
+            "--max-memory 'lots'")
+
+
 # --- .npz arrays ------------------------------------------------------------------------------
 
 def _npz(w: Work, name: str, **arrays) -> Path:

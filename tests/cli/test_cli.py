@@ -105,9 +105,11 @@ def test_refuses_to_overwrite_a_run(tmp_path, tiny_npz, tiny_overrides, capsys):
 def test_console_script_runs_as_a_process(tmp_path):
     """The installed entry point: real exit codes, stderr without traceback."""
     exe = [sys.executable, "-m", "pixelforge.cli.main"]
-    ok = subprocess.run([*exe, "--help"], capture_output=True, text=True)
+    # a timeout: subprocess.run kills the child if it hangs, so no process outlives the test
+    ok = subprocess.run([*exe, "--help"], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0 and "train" in ok.stdout
-    bad = subprocess.run([*exe, "info", str(tmp_path / "missing")], capture_output=True, text=True)
+    bad = subprocess.run([*exe, "info", str(tmp_path / "missing")], capture_output=True,
+                         text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "missing" in bad.stderr
 
 

@@ -330,7 +330,7 @@ def test_perf_settings_switch_and_reset():
     defaults = PerfSettings()
     assert defaults.gemm_max_area[torch.bfloat16] == 16 and defaults.gemm_paths
     try:
-        PERF.gemm_paths, PERF.tune_allocator = False, False
+        PERF.gemm_paths = False
         PERF.gemm_wgrad_max_area[torch.bfloat16] = 1
         assert PERF != defaults
     finally:

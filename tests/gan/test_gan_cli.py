@@ -4,16 +4,13 @@ data, sampled by class, exported, and evaluated with conditional accuracy."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pixelforge.cli.main import main
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_conditional_recipe_end_to_end(tmp_path, tiny_npz, capsys):
     run = tmp_path / "cgan"
-    args = ["train", "--config", str(ROOT / "configs/gan/mnist_cond_projection.yaml"), "--out", str(run),
+    args = ["train", "--config", "gan/mnist_cond_projection", "--out", str(run),
             "--quiet", "--data.path", str(tiny_npz), "--model.image_size", "16",
             "--model.params", "{width: 8}", "--train.steps", "3", "--train.batch_size", "16",
             "--train.checkpoint_every", "3", "--train.sample_every", "3", "--train.precision", "fp32"]

@@ -62,7 +62,7 @@ def test_n_critic_updates_g_once_per_n_d_steps(tiny_npz, tiny_overrides):
     assert all(torch.equal(a, b) for a, b in zip(g0, task.G.parameters(), strict=True))
     task.train_step({"image": real, "label": torch.zeros(16, dtype=torch.long)}, 2)
     assert not all(torch.equal(a, b) for a, b in zip(g0, task.G.parameters(), strict=True))
-    steps_d = {int(s["step"]) for s in task.opt_d.state.values()}
+    steps_d = {int(s["step"]) for s in task.adversary.opt.state.values()}
     steps_g = {int(s["step"]) for s in task.opt_g.state.values()}
     assert steps_d == {3} and steps_g == {1}
 
@@ -71,7 +71,7 @@ def test_weight_clipping_is_applied_after_each_d_step(tiny_npz, tiny_overrides):
     task = _task(tiny_npz, tiny_overrides, **{"train.loss": "wasserstein", "gan.clip_weights": 0.005})
     task.train_step({"image": torch.rand(16, 1, 16, 16) * 2 - 1,
                      "label": torch.zeros(16, dtype=torch.long)}, 0)
-    assert max(p.abs().max().item() for p in task.D.parameters()) <= 0.005
+    assert max(p.abs().max().item() for p in task.adversary.D.parameters()) <= 0.005
 
 
 def test_exact_resume_with_ada_gp_and_n_critic(tmp_path, tiny_npz, tiny_overrides):

@@ -15,6 +15,7 @@ import torch
 import pixelforge
 from pixelforge.cli.main import main
 from pixelforge.config import load_yaml
+from pixelforge.configs import root as configs_root
 from pixelforge.errors import UserError
 from pixelforge.models import MODELS
 from pixelforge.models.base import Generator
@@ -24,7 +25,7 @@ from pixelforge.pipelines.export import NOT_EXPORTED, export_onnx, onnx_signatur
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = configs_root()
 TINY = {"image_size": 16, "channels": 3, "latent_dim": 8, "width": 8,
         "depth": 3, "n_blocks": 1, "levels": 2}  # image-to-image networks: few levels / blocks
 VARIANTS = {  # name: generator options (a variant runs for a family that takes all of them)

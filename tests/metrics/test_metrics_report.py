@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from pixelforge.metrics.report import METRICS_FILE, append_metrics, read_metrics
+from pixelforge.metrics.report import append_metrics, read_metrics
+from pixelforge.rundir import METRICS_FILE
 
 
 def test_appends_one_line_per_record(tmp_path):

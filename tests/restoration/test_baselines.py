@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from pixelforge.baselines import classical as cl
 from pixelforge.core.images import to_float, to_uint8
-from pixelforge.data.degrade import bicubic_down, gaussian_noise
+from pixelforge.data.degradations import bicubic_down, gaussian_noise
 from pixelforge.data.masks import random_mask
 from pixelforge.metrics.restoration import psnr, tune_nlmeans_h
 

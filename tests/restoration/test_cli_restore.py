@@ -11,8 +11,9 @@ from PIL import Image
 
 from pixelforge.checkpoint import write_components
 from pixelforge.cli.main import main
+from pixelforge.files import imageio as restore_io
 from pixelforge.models import MODELS
-from pixelforge.pipelines import restore, restore_io
+from pixelforge.pipelines import restore
 
 from .conftest import randomize
 
@@ -138,12 +139,37 @@ def test_refusals_are_one_line(tmp_path, models, capsys, monkeypatch):
     assert "decompression bomb" in err_line(capsys)
 
 
-def test_without_a_model_the_shipped_one_or_a_clear_error(tmp_path, capsys):
+def test_without_a_model_and_none_shipped_a_clear_error(tmp_path, capsys, monkeypatch):
+    """An install without the shipped models (a slim wheel, a deleted folder): exit 2 and a
+    line that says so. The models ship with the package, so the folder is pointed away here."""
     rgb_file(tmp_path / "img.png")
-    if (restore.shipped_path("denoise") / "model_index.json").is_file():
-        pytest.skip("a shipped denoiser is installed; covered by the shipped-model tests")
+    monkeypatch.setattr(restore, "SHIPPED_DIR", tmp_path / "no-models")
     assert main(["denoise", str(tmp_path / "img.png"), "--out", str(tmp_path / "o")]) == 2
     assert "no shipped denoise model" in err_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def _check_against_references(kind: str, s: dict) -> None:
+    """Scores that can be wrong, checked against known values and the classical baselines
+    (the models here have random weights, so only the baselines have known behaviour)."""
+    import math
+
+    if kind == "denoise":
+        for sigma in (15, 25, 50):  # NL-means must beat the noisy input's PSNR, 20 log10(255/s)
+            assert s[f"noise{sigma}_psnr_nlmeans"] > 20 * math.log10(255 / sigma), sigma
+        # more noise, lower PSNR: the levels are not mixed up
+        assert (s["noise15_psnr_nlmeans"] > s["noise25_psnr_nlmeans"]
+                > s["noise50_psnr_nlmeans"])
+    elif kind == "upscale":
+        # two good interpolators agree within 1.5 dB and beat an untrained network
+        assert abs(s["bicubic2_psnr_y_bicubic"] - s["bicubic2_psnr_y_lanczos"]) < 1.5
+        assert s["bicubic2_psnr_y_bicubic"] > s["bicubic2_psnr_y"]
+    else:
+        # outside the hole the output is the input: the whole picture scores above its hole
+        for method in ("", "_telea", "_ns"):
+            for hole in ("thin", "medium", "thick"):
+                assert s[f"{hole}_psnr{method}"] > s[f"{hole}_psnr_hole{method}"], (hole, method)
+        assert s["thin_psnr_hole_telea"] > s["thick_psnr_hole_telea"]  # thin holes fill better
 
 
 def test_inpaint_crops_around_the_mask_on_large_images(models):
@@ -186,6 +212,7 @@ def test_eval_scores_each_kind_against_its_baseline(tmp_path, models, capsys, ki
                 "upscale": ["bicubic2_psnr_y", "bicubic2_psnr_y_bicubic"],
                 "inpaint": ["thick_psnr_hole", "thick_psnr_hole_telea"]}[kind]
     assert all(k in scores for k in expected), sorted(scores)
+    _check_against_references(kind, scores)
     records = [json.loads(line) for line in (ckpt / "metrics.jsonl").read_text().splitlines()]
     assert {r["metric"] for r in records} >= set(expected)
     assert all(r["n_images"] == 2 and "seed" in r for r in records)

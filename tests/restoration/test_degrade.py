@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from pixelforge.data import degrade as dg
+from pixelforge.data import degradations as dg
 from pixelforge.errors import UserError
 
 # IJG (libjpeg) standard luminance quantisation table (JPEG spec Annex K.1), natural order

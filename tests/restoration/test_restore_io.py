@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from pixelforge.errors import UserError
-from pixelforge.pipelines import restore_io as rio
+from pixelforge.files import imageio as rio
+from pixelforge.files import plan
 
 
 def roundtrip(path, suffix=".png"):
@@ -61,11 +62,11 @@ def test_inputs_outputs_and_refusals(tmp_path):
     for d in ("a", "b"):
         Image.new("RGB", (4, 4)).save(tmp_path / d / "same.png")
     (tmp_path / "a" / "notes.txt").write_text("x")
-    found = rio.collect_inputs([str(tmp_path / "a"), str(tmp_path / "*" / "*.png")])
+    found = plan.collect_inputs([str(tmp_path / "a"), str(tmp_path / "*" / "*.png")])
     assert found == [tmp_path / "a" / "same.png", tmp_path / "b" / "same.png"]
     with pytest.raises(UserError, match="both be written"):
-        rio.plan_outputs(found, tmp_path / "out", None)
-    assert rio.plan_outputs(found[:1], tmp_path / "out", "jpg") == [tmp_path / "out" / "same.jpg"]
+        plan.plan_outputs(found, tmp_path / "out", None)
+    assert plan.plan_outputs(found[:1], tmp_path / "out", "jpg") == [tmp_path / "out" / "same.jpg"]
     with pytest.raises(UserError, match="decompression bomb"):
         rio.read_image(found[0], max_pixels=15)
     with pytest.raises(UserError, match="not an image"):

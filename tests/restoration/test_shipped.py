@@ -15,7 +15,7 @@ from PIL import Image
 
 from pixelforge.baselines import classical as cl
 from pixelforge.cli.main import main
-from pixelforge.data.degrade import item_seed, restoration_pair
+from pixelforge.data.degradations import item_seed, restoration_pair
 from pixelforge.data.masks import random_mask
 from pixelforge.metrics.restoration import psnr
 from pixelforge.pipelines.restore import SHIPPED, SHIPPED_DIR, load_restorer

@@ -16,12 +16,18 @@ from torch import nn
 
 from pixelforge.api import load
 from pixelforge.config import build_config
-from pixelforge.data.builders import build_dataset
 from pixelforge.errors import UserError
+from pixelforge.models import MODELS
 from pixelforge.training import train
-from pixelforge.training.restore import RestoreTask
+from pixelforge.training.task import task_dataset
 
 from .conftest import DATA
+
+
+def kind_dataset(cfg):
+    """The training data as the Trainer builds it: the builder and arguments the family's kind
+    declares (pixelforge.kinds)."""
+    return task_dataset(MODELS.get(cfg.model.name), cfg)
 
 KINDS = {  # kind -> (family, component, tiny params, crop, extra overrides)
     "denoise": ("dncnn", "denoiser", {"depth": 3, "width": 8}, 24, {}),
@@ -109,12 +115,12 @@ def test_init_refuses_a_mismatched_network(tiny_photos, tmp_path):
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_degraded_items_are_seeded_and_shaped(kind, tiny_photos):
     cfg = config(kind, tiny_photos, 1)
-    ds = build_dataset("degraded", cfg)
+    ds = kind_dataset(cfg)
     assert len(ds) == 3 * 4 and ds.num_images == 3
     a, b = ds[5], ds[5]
     for k in a:
         assert torch.equal(a[k], b[k])
-    other = build_dataset("degraded", config(kind, tiny_photos, 1, **{"train.seed": 1}))[5]
+    other = kind_dataset(config(kind, tiny_photos, 1, **{"train.seed": 1}))[5]
     assert not torch.equal(a["input"], other["input"])
     crop = KINDS[kind][3]
     assert a["target"].shape == (3, crop, crop)
@@ -130,7 +136,7 @@ def test_degraded_items_are_seeded_and_shaped(kind, tiny_photos):
 
 
 def test_denoise_inputs_follow_the_degradation(tiny_photos):
-    ds = build_dataset("degraded", config("denoise", tiny_photos, 1,
+    ds = kind_dataset(config("denoise", tiny_photos, 1,
                                           **{"restore.degradation": "noise:25"}))
     res = torch.stack([ds[i]["input"] - ds[i]["target"] for i in range(len(ds))])
     sigma = float(res.std()) * 127.5
@@ -143,12 +149,13 @@ def test_preview_shows_input_output_target_side_by_side(tiny_photos, tmp_path):
     grid = np.asarray(Image.open(out.run_dir / "samples" / "step-0000002.png"))
     crop = KINDS["upscale"][3]
     assert grid.shape[1] >= 3 * crop and grid.shape[1] < 4 * crop * 2  # 3 panels per image
-    task_cls = RestoreTask
-    assert task_cls.data_kind == "degraded"
+    from pixelforge.kinds import kind_of
+
+    assert kind_of("upscale").data == "pixelforge.data.degraded_photos:build_degraded"
 
 
 def test_feature_loss_is_zero_on_the_target_and_grows_with_blur():
-    from pixelforge.data.degrade import gaussian_blur
+    from pixelforge.data.degradations import gaussian_blur
     from pixelforge.models.cnn import CNNClassifier
     from pixelforge.training.restore import FeatureLoss
 
@@ -213,6 +220,7 @@ def test_fills_of_a_smooth_ramp_and_the_harmonic_fill_reproduces_it():
     assert torch.equal(harmonic_fill(ramp, hole)[~inside], ramp[~inside])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fill", ["pushpull", "harmonic"])
 def test_fill_inpainter_onnx_matches_pytorch_at_sizes_other_than_traced(tmp_path, fill):
     """The fills' pyramids depend on H and W; the export builds a fixed-depth one so the graph is

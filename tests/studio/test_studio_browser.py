@@ -4,7 +4,6 @@ Screenshots of each page go to PIXELFORGE_STUDIO_ARTIFACTS (default: a pytest tm
 
 from __future__ import annotations
 
-import http.client
 import io
 import os
 import socket
@@ -96,24 +95,30 @@ def studio(tmp_path_factory, tiny_npz):
     (runs / "data" / "tiny.npz").write_bytes(tiny_npz.read_bytes())
     (root / "configs").mkdir()
     (root / "configs" / "tiny.yaml").write_text(RECIPE)
+    (root / "configs" / "a_first.yaml").write_text(RECIPE)  # first by name, not the default
+    (root / "configs" / "demo.yaml").write_text(RECIPE)  # the default data's recipe
     limits = Limits(image_bytes=64 * 1024, image_pixels=1024 * 1024, zip_bytes=1 << 20)
     cfg = StudioConfig(runs=runs, config_dir=root / "configs", limits=limits,
                        cache_dir=root / "cache", live_every=0.5)
     demo, url, app = launch(cfg, port=_free_port(), block=False, quiet=True)
-    yield app, url
-    app.jobs.stop_all()
-    demo.close()
+    try:
+        yield app, url
+    finally:  # training jobs started from the page end with the module, whatever happened
+        app.jobs.stop_all()
+        demo.close()
 
 
 @pytest.fixture(scope="module")
 def page(studio):
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        pg = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        pg.set_default_timeout(TIMEOUT)
-        pg.goto(studio[1])
-        yield pg
-        browser.close()
+        try:
+            pg = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            pg.set_default_timeout(TIMEOUT)
+            pg.goto(studio[1])
+            yield pg
+        finally:
+            browser.close()
 
 
 def _tab(page, name: str) -> None:
@@ -131,12 +136,15 @@ def _set_number(page, elem_id: str, value) -> None:
     box.press("Enter")
 
 
-def _upload(page, elem_id: str, path: Path) -> None:
-    """Put a file into a gr.File, clearing the previous one first."""
+def _upload(page, elem_id: str, path: Path | list[Path]) -> None:
+    """Put a file (or several) into a gr.File, clearing the previous ones first."""
+    clear = page.locator(f"#{elem_id}").get_by_role("button", name="Clear")
+    if clear.count():
+        clear.first.click()
     box = page.locator(f"#{elem_id} input[type=file]")
-    if not box.count():
-        page.locator(f"#{elem_id}").get_by_role("button", name="Clear").first.click()
-    box.first.set_input_files(str(path))
+    box.first.wait_for(state="attached")
+    paths = path if isinstance(path, list) else [path]
+    box.first.set_input_files([str(p) for p in paths])
 
 
 def _fetch(page, url: str) -> bytes:
@@ -157,6 +165,20 @@ def _download_href(page, elem_id: str) -> str:
     return link.get_attribute("href")
 
 
+CURVES_JS = """id => [...document.querySelectorAll('#' + id + ' g.mark-line path')]
+    .filter(p => (p.getAttribute('d') || '').length > 2).length"""
+
+
+def _curves(page, elem_id: str) -> int:
+    """How many loss curves the line plot `elem_id` has drawn (Vega's SVG line marks with a
+    non-empty path): gradio's LinePlot renders with vega-embed's SVG renderer."""
+    return page.evaluate(CURVES_JS, elem_id)
+
+
+def _wait_curves(page, elem_id: str, n: int, timeout: float = TIMEOUT) -> None:
+    page.wait_for_function(f"({CURVES_JS})({elem_id!r}) >= {n}", timeout=timeout)
+
+
 def test_starts_fast_and_shows_the_gallery(studio, page, artifacts):
     row = page.locator("#runs-table").get_by_role("gridcell", name="tiny", exact=True)
     page.locator("#runs-table").get_by_role("gridcell", name="seed-dcgan").first.wait_for()
@@ -166,7 +188,19 @@ def test_starts_fast_and_shows_the_gallery(studio, page, artifacts):
     samples = sorted((studio[0].runs / "tiny" / "samples").glob("step-*.png"))
     latest = Image.open(samples[-1]).convert("RGB")
     assert np.array_equal(np.asarray(shown), np.asarray(latest))  # that very grid, not another
+    thumbs = page.locator("#runs-thumbs img")
+    thumbs.first.wait_for()
+    assert thumbs.count() == 1  # only `tiny` has samples (the restoration models have none)
     page.screenshot(path=str(artifacts / "gallery.png"), full_page=True)
+
+
+def test_monitor_draws_the_curves_of_a_finished_run(studio, page, artifacts):
+    _tab(page, "Monitor")
+    _choose(page, "monitor-run", "tiny")
+    page.wait_for_function("/tiny.*step [1-9]/"
+                           ".test(document.querySelector('#monitor-progress').innerText)")
+    _wait_curves(page, "monitor-plot", 2)  # loss_d and loss_g
+    page.screenshot(path=str(artifacts / "monitor-finished.png"), full_page=True)
 
 
 def test_generate_matches_python_api_and_png_info_restores(studio, page, artifacts):
@@ -198,6 +232,49 @@ def test_generate_matches_python_api_and_png_info_restores(studio, page, artifac
     page.wait_for_function("document.querySelector('#gen-seed input').value === '5'")
     assert page.locator("#gen-count input[type=number]").input_value() == "4"
 
+    # the history keeps the grid; send its seed to Interpolate and its picture to Restore
+    page.locator("#gen-history img").first.click()
+    page.locator("#gen-send-seed").click()
+    page.wait_for_function("(document.querySelector('#walk-a input') || {}).value === '5'")
+    assert page.get_by_role("tab", name="Interpolate").get_attribute("aria-selected") == "true"
+    _tab(page, "Generate")
+    page.locator("#gen-send-image").click()
+    page.get_by_text(f"{expected.width}x{expected.height} RGB").first.wait_for()
+    assert page.get_by_role("tab", name="Restore / Translate").get_attribute(
+        "aria-selected") == "true"
+
+
+def test_seed_minus_one_is_random_and_ctrl_enter_runs(studio, page):
+    """-1 draws a seed and says which; that seed gives the same grid from Python; Ctrl+Enter
+    runs the visible tab's primary button; the dice puts a random seed in the box."""
+    import re
+
+    import pixelforge
+    from pixelforge.core.images import grid_image
+    from pixelforge.studio.pngmeta import read_params
+
+    app, _ = studio
+    _tab(page, "Generate")
+    _choose(page, "gen-model", "tiny")
+    _set_number(page, "gen-count", 4)
+    _set_number(page, "gen-seed", -1)
+    before = re.search(r"seed: (\d+)", page.locator("#gen-params").inner_text())
+    old = before.group(1) if before else ""  # an earlier test's grid may still be described
+    page.locator("#gen-seed input[type=number]").press("Control+Enter")
+    # the new description, not the old one under gradio's "processing" overlay
+    page.wait_for_function("(() => { const m = document.querySelector('#gen-params').innerText"
+                           f".match(/seed: (\\d+)/); return m !== null && m[1] !== {old!r}; }})()")
+    used = int(re.search(r"seed: (\d+)", page.locator("#gen-params").inner_text()).group(1))
+    assert page.locator("#gen-seed input[type=number]").input_value() == "-1"
+    png = Image.open(io.BytesIO(_fetch(page, _download_href(page, "gen-file"))))
+    assert read_params(png).seed == used  # the PNG written with this grid names the same seed
+    expected = grid_image(pixelforge.load(app.runs / "tiny").generate(4, seed=used,
+                                                                      precision="fp32"))
+    assert np.array_equal(np.asarray(png.convert("RGB")), np.asarray(expected))
+    page.locator("#gen-dice").click()
+    page.wait_for_function("document.querySelector('#gen-seed input').value !== '-1'")
+    assert int(page.locator("#gen-seed input[type=number]").input_value()) >= 0
+
 
 def test_interpolation_writes_a_gif(studio, page, artifacts):
     _tab(page, "Interpolate")
@@ -210,7 +287,7 @@ def test_interpolation_writes_a_gif(studio, page, artifacts):
     page.screenshot(path=str(artifacts / "interpolate.png"), full_page=True)
 
 
-def test_upscale_returns_the_right_size(studio, page, artifacts, tmp_path):
+def test_upscale_returns_the_right_size_on_a_slider(studio, page, artifacts, tmp_path):
     _tab(page, "Restore / Translate")
     _choose(page, "restore-model", "restore/upscale")
     _upload(page, "restore-upload", _photo(tmp_path / "photo.png"))
@@ -219,6 +296,28 @@ def test_upscale_returns_the_right_size(studio, page, artifacts, tmp_path):
     page.get_by_text("upscale: (56, 40) -> (112, 80)").first.wait_for()
     after = Image.open(io.BytesIO(_fetch(page, _download_href(page, "restore-file"))))
     assert after.size == (112, 80)
+    slider = page.locator("#restore-compare img")  # before | after, one slider
+    assert slider.count() == 2
+    sizes = {Image.open(io.BytesIO(_fetch(page, slider.nth(i).get_attribute("src")))).size
+             for i in range(2)}
+    assert sizes == {(56, 40), (112, 80)}
+    page.screenshot(path=str(artifacts / "restore-compare.png"), full_page=True)
+
+
+def test_restore_several_files_at_once(studio, page, tmp_path):
+    import zipfile
+
+    _tab(page, "Restore / Translate")
+    _choose(page, "restore-model", "restore/upscale")
+    a, b = _photo(tmp_path / "a.png"), _photo(tmp_path / "b.png", size=(24, 32))
+    _upload(page, "restore-upload", [a, b])
+    page.get_by_text("(+1 more)").first.wait_for()
+    page.locator("#restore-go").click()
+    page.get_by_text("2 images, all in the zip").first.wait_for()
+    archive = zipfile.ZipFile(io.BytesIO(_fetch(page, _download_href(page, "restore-file"))))
+    sizes = {n: Image.open(archive.open(n)).size for n in archive.namelist()}
+    assert sizes == {"a-upscale.png": (112, 80), "b-upscale.png": (48, 64)}
+    assert page.locator("#restore-results img").count() == 2
 
 
 def test_shipped_upscaler_from_the_page_beats_bicubic(studio, page, tmp_path):
@@ -282,11 +381,16 @@ def test_bad_uploads_get_clear_messages(studio, page, artifacts, tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), np.uint8)).save(big)
     bomb = tmp_path / "bomb.png"
     Image.new("1", (4000, 4000)).save(bomb)  # 16 Mpx in a few KB
+    seed = page.locator("#gen-seed input[type=number]").input_value()
     for path, message in ((notes, "is not an image"), (big, "over the 64 KB limit"),
                           (bomb, "pixel limit")):
         _upload(page, "png-info", path)
         page.get_by_text(message).first.wait_for()  # raises if the message never shows
         assert page.get_by_text(message).count() >= 1
+    # a refusal is a toast: no output turns into an "Error" pill, every value stays in view
+    assert page.locator("#gen-grid, #gen-params, #gen-seed, #gen-count, #gen-model").get_by_text(
+        "Error", exact=True).count() == 0
+    assert page.locator("#gen-seed input[type=number]").input_value() == seed
     page.screenshot(path=str(artifacts / "upload-refused.png"), full_page=True)
 
 
@@ -309,27 +413,6 @@ def test_zip_upload_adds_a_data_set(studio, page, tmp_path):
     assert len(list((app.runs / "data" / "faces").rglob("*.png"))) == 12
 
 
-def test_file_routes_refuse_traversal(studio):
-    app, url = studio
-    host, port = url.split("//")[1].strip("/").split(":")
-    secret = app.runs / "tiny" / "config.yaml"
-    paths = ["/gradio_api/file=/etc/passwd", "/file=/etc/passwd",
-             "/gradio_api/file=../../../../../../etc/passwd",
-             "/gradio_api/file=%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-             "/gradio_api/file=%2Fetc%2Fpasswd", "/gradio_api/file=%252e%252e%252fetc%252fpasswd",
-             f"/gradio_api/file={app.cache}/../../../../etc/passwd",
-             f"/gradio_api/file={secret}", "/gradio_api/file=http://127.0.0.1:1/x",
-             "/static/../../../../etc/passwd", "/assets/..%2f..%2f..%2fetc%2fpasswd"]
-    for path in paths:
-        conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        body = resp.read()
-        conn.close()
-        assert resp.status >= 400, (path, resp.status)
-        assert b"root:" not in body and b"seed-dcgan" not in body, path
-
-
 def test_train_from_the_page_then_stop_and_find_a_checkpoint(studio, page, artifacts):
     from pixelforge.runs import checkpoints
 
@@ -350,9 +433,13 @@ def test_train_from_the_page_then_stop_and_find_a_checkpoint(studio, page, artif
         "/step [1-9]/.test(document.querySelector('#train-progress').innerText)",
         timeout=60_000)
     _image_src(page, "train-sample", timeout=60_000)
+    _wait_curves(page, "train-plot", 2)  # loss_d and loss_g, drawn while it trains
     page.screenshot(path=str(artifacts / "train.png"), full_page=True)
     page.locator("#train-stop").click()
-    page.get_by_text("stopped (resumable)").first.wait_for(timeout=60_000)
+    page.get_by_text("stopped by user (resumable)").first.wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelector('#train-output textarea').value"
+                           ".includes('stopped by user at step')")
+    assert "error: interrupted" not in page.locator("#train-output textarea").input_value()
     ckpts = checkpoints(app.runs / "e2e")
     assert ckpts and int(ckpts[-1].name.split("-")[1]) > 0
     _tab(page, "Monitor")  # the same live view for any run in the folder
@@ -360,4 +447,35 @@ def test_train_from_the_page_then_stop_and_find_a_checkpoint(studio, page, artif
     _choose(page, "monitor-run", "e2e")
     page.wait_for_function("/e2e.*step [1-9].*checkpoint step-/"
                            ".test(document.querySelector('#monitor-progress').innerText)")
+    _wait_curves(page, "monitor-plot", 2)  # the finished run's curves
     page.screenshot(path=str(artifacts / "monitor.png"), full_page=True)
+
+
+def test_a_reload_shows_new_runs_and_fresh_defaults(studio, page, artifacts):
+    """Lists are filled on page load, not at server start; the run name is new per load; Train
+    opens on the recipe for the default data (demo), not the first by name."""
+    import shutil
+
+    app, _ = studio
+    page.reload()
+    _tab(page, "Train")
+    name_box = page.locator("#train-name textarea, #train-name input").first
+    page.wait_for_function("document.querySelector('#train-name textarea, #train-name input')"
+                           ".value.startsWith('studio-')")
+    before = name_box.input_value()
+    assert page.locator("#train-recipe input").first.input_value() == "demo"
+    shutil.copytree(app.runs / "tiny", app.runs / "tiny-copy")  # a run made after the start
+    page.reload()
+    _tab(page, "Train")
+    page.wait_for_function("document.querySelector('#train-name textarea, #train-name input')"
+                           f".value.startsWith('studio-') && "
+                           f"document.querySelector('#train-name textarea, #train-name input')"
+                           f".value !== {before!r}")
+    _tab(page, "Generate")
+    _choose(page, "gen-model", "tiny-copy")
+    page.get_by_text("latent 16; checkpoint").first.wait_for()  # the copy's checkpoint loads
+    shutil.copytree(app.runs / "tiny", app.runs / "tiny-later")  # made while the page is open
+    _tab(page, "Interpolate")
+    page.locator("#walk-refresh").click()
+    _choose(page, "walk-model", "tiny-later")
+    page.screenshot(path=str(artifacts / "interpolate-refresh.png"), full_page=True)

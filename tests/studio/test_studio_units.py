@@ -179,7 +179,9 @@ def test_find_runs_reads_logs_metrics_and_skips_links_out(tmp_path):
     ck = run / "checkpoints" / "step-0000004"
     ck.mkdir(parents=True)
     (ck / "config.json").write_text(json.dumps({"_pixelforge": {"model": "dcgan"}}))
+    (ck / "model.safetensors").write_bytes(b"")  # complete as far as the layout goes
     (ck / "meta.json").write_text(json.dumps({"step": 4, "train_seconds": 90.0}))
+    (ck.parent / "latest").write_text(ck.name + "\n")  # the run's current checkpoint
     (run / "config.yaml").write_text("train: {steps: 10, batch_size: 8}\n")
     (run / "train_log.jsonl").write_text('{"step": 2, "loss_g": 1.0, "images_per_s": 16}\n'
                                          '{"step": 4, "loss_g": 0.5, "images_per_s": 16}\n{"st')
@@ -232,12 +234,15 @@ def test_style_mixing_ends_at_each_seed_and_mixes_between():
     import torch
 
     from pixelforge.models.stylegan_lite import StyleGANLiteGenerator
-    from pixelforge.studio.models import lerp, style_mix, walk
+    from pixelforge.pipelines import GeneratePipeline
+    from pixelforge.pipelines.interpolate import lerp
 
     torch.manual_seed(0)
     g = StyleGANLiteGenerator(image_size=16, channels=1, latent_dim=8, width=8,
                               mapping_layers=1).eval()
-    frames = style_mix(g, 3, 4, truncation=None, label=None)
+    pipe = GeneratePipeline({"generator": g})
+    assert pipe.style_based and not GeneratePipeline({"generator": _dcgan()}).style_based
+    frames = pipe.style_mix(3, 4)
     assert frames.shape == (g.num_ws + 1, 1, 16, 16)
     with torch.no_grad():
         a, b = (g.synthesize(g.sample_latent(1, s)).clamp(-1, 1) for s in (3, 4))
@@ -245,7 +250,165 @@ def test_style_mixing_ends_at_each_seed_and_mixes_between():
     assert torch.allclose(frames[-1], b[0], atol=1e-6)
     middle = frames[g.num_ws // 2]
     assert not torch.allclose(middle, a[0], atol=1e-4) and not torch.allclose(middle, b[0], atol=1e-4)
-    walked = walk(g, 3, 4, 5, method="lerp", truncation=None, label=None)
+    walked = pipe.interpolate(3, 4, 5, method="lerp")
     assert torch.allclose(walked[0], a[0], atol=1e-6) and torch.allclose(walked[-1], b[0], atol=1e-6)
     t = torch.tensor([0.0, 0.25, 1.0])
     assert torch.equal(lerp(torch.zeros(2), torch.ones(2) * 4, t)[:, 0], torch.tensor([0.0, 1, 4]))
+
+
+def _dcgan():
+    from pixelforge.models import MODELS
+
+    return MODELS.get("dcgan").build("generator", image_size=16, channels=1, latent_dim=8,
+                                     width=8)
+
+
+# -- page registry ------------------------------------------------------------------------------
+
+def test_pages_register_themselves_and_build_app_follows_their_order(tmp_path):
+    """build_app shows one tab per registered page, by each page's declared order; a page
+    registered from outside the studio's own modules appears where its order puts it."""
+    gr = pytest.importorskip("gradio", reason="the studio needs gradio 6")
+    from pixelforge.studio.app import Studio, StudioConfig, build_app
+    from pixelforge.studio.pages import PAGES, Page, discover, register_page
+
+    assert [p.id for p in discover()] == ["gallery", "generate", "interpolate", "restore",
+                                          "train", "monitor"]
+    studios = []
+    register_page(Page("extra", "Extra", 35, lambda s: studios.append(s) or gr.Markdown("x")))
+    try:
+        studio = Studio(StudioConfig(runs=tmp_path / "runs", cache_dir=tmp_path / "cache"))
+        demo = build_app(studio)
+    finally:
+        PAGES.pop("extra", None)
+    tabs = [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)]
+    assert tabs == ["Gallery", "Generate", "Interpolate", "Extra", "Restore / Translate",
+                    "Train", "Monitor"]
+    assert studios == [studio]
+
+
+# -- page defaults and checks (issue 22 items 10-12) ---------------------------------------------
+
+def _job_manager(tmp_path):
+    from pixelforge.studio.jobs import JobManager
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text("model: {name: seed-dcgan, image_size: 16}\n")
+    return JobManager(tmp_path / "runs", [], tmp_path / "configs")
+
+
+def test_a_bad_override_is_refused_before_any_trainer_starts(tmp_path):
+    """train.lr_g=abc fails on the page with the config's own one-line message naming the field,
+    and nothing is started or written (the CLI's validation, not the trainer's)."""
+    jobs = _job_manager(tmp_path)
+    with pytest.raises(UserError, match=r"train\.lr_g: .*\(got 'abc'\)") as err:
+        jobs.start("bad", recipe="tiny", data="default", steps=None, minutes=None,
+                   overrides="train.lr_g=abc")
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match=r"train\.nope: unknown key"):
+        jobs.start("bad", recipe="tiny", data="default", steps=None, minutes=None,
+                   overrides="train.nope=1")
+    assert not jobs.jobs and not (tmp_path / "runs" / "bad").exists()
+
+
+def test_fresh_run_names_never_collide(tmp_path):
+    from pixelforge.studio.jobs import AUTO_NAME_RE, fresh_run_name
+
+    first = fresh_run_name(tmp_path)
+    (tmp_path / first).mkdir()
+    second = fresh_run_name(tmp_path)
+    (tmp_path / second).mkdir()
+    third = fresh_run_name(tmp_path)
+    assert len({first, second, third}) == 3
+    assert all(AUTO_NAME_RE.fullmatch(n) for n in (first, second, third))
+
+
+def test_seed_minus_one_means_random():
+    from pixelforge.studio.context import seed_of
+
+    assert seed_of(7) == 7 and seed_of(0) == 0 and seed_of("12") == 12
+    drawn = {seed_of(-1) for _ in range(20)} | {seed_of(None) for _ in range(5)}
+    assert -1 not in drawn and len(drawn) > 1 and all(0 <= s < 2**31 for s in drawn)
+
+
+def test_mask_box_and_invert():
+    """The painted hole, its bounding box ('box around the paint'), and the inverse."""
+    from pixelforge.studio.pages_restore import MASK_SHAPES, mask_from_editor
+
+    layer = np.zeros((10, 12, 4), np.uint8)
+    layer[2, 3, 3] = layer[6, 8, 3] = 115  # two dabs of the see-through brush
+    value = {"layers": [layer]}
+    painted = np.asarray(mask_from_editor(value, (12, 10))) > 0
+    assert painted.sum() == 2 and painted[2, 3] and painted[6, 8]
+    box = np.asarray(mask_from_editor(value, (12, 10), MASK_SHAPES[1])) > 0
+    assert box.sum() == 5 * 6 and box[2:7, 3:9].all()
+    inverted = np.asarray(mask_from_editor(value, (12, 10), invert=True)) > 0
+    assert np.array_equal(inverted, ~painted)
+    assert mask_from_editor({"layers": [np.zeros((10, 12, 4), np.uint8)]}, (12, 10)) is None
+
+
+def test_gallery_table_has_one_column_per_metric(tmp_path):
+    from pixelforge.studio.context import Studio, StudioConfig
+    from pixelforge.studio.pages_explore import COLUMNS, runs_table
+
+    runs = tmp_path / "runs"
+    for name, fid in (("a", 12.345), ("b", None)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "config.yaml").write_text("model: {name: seed-dcgan}\n")
+        recs = [{"metric": "kid", "value": 0.01}]
+        if fid is not None:
+            recs += [{"metric": "fid", "value": 20.0}, {"metric": "fid", "value": fid}]
+        (runs / name / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    table = runs_table(Studio(StudioConfig(runs=runs, cache_dir=tmp_path / "c")), "name")
+    assert list(table.columns) == COLUMNS + ["kid", "fid"]
+    assert table["run"].tolist() == ["a", "b"]
+    assert table["fid"].tolist() == ["12.35", ""]  # the latest value, not the first
+    assert table["kid"].tolist() == ["0.01", "0.01"]
+
+
+def test_a_user_stop_is_logged_as_such(tmp_path):
+    """The page's Stop: the log and the status say "stopped by user", not "error: interrupted"."""
+    from pixelforge.studio.jobs import STUDIO_LOG, TrainJob
+
+    script = ("import signal, sys, time\n"
+              "try:\n    print('ready', flush=True)\n    time.sleep(60)\n"
+              "except KeyboardInterrupt:\n"
+              "    print('error: interrupted at step 3; checkpoint saved', flush=True)\n"
+              "    sys.exit(130)\n")
+    log = open(tmp_path / STUDIO_LOG, "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: __import__("signal").signal(
+                                2, __import__("signal").default_int_handler))
+    log.close()
+    try:
+        job = TrainJob("r", tmp_path, [], proc)
+        while "ready" not in job.output() and proc.poll() is None:  # the child is in its sleep
+            try:
+                proc.wait(0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        job.stop()
+        proc.wait(30)
+        assert job.status() == "stopped by user (resumable)"
+        shown = job.output()
+        assert "stopped by user" in shown and "error: interrupted" not in shown
+        assert "step 3" in shown
+        assert "error: interrupted" in (tmp_path / STUDIO_LOG).read_text()  # the log is kept
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_model_calls_share_one_queue_that_shows_places(tmp_path):
+    """Generate, Interpolate and Restore wait in one queue (launch sets its limit to 1), and
+    their outputs show gradio's full progress, which includes the place in the queue."""
+    pytest.importorskip("gradio", reason="the studio needs gradio 6")
+    from pixelforge.studio.app import Studio, StudioConfig, build_app
+
+    demo = build_app(Studio(StudioConfig(runs=tmp_path / "runs", cache_dir=tmp_path / "cache")))
+    fns = {f.api_name: f for f in demo.fns.values()}
+    heavy = [fns[n] for n in ("generate", "interpolate", "restore")]
+    assert {f.concurrency_id for f in heavy} == {"model"}
+    assert {f.show_progress for f in heavy} == {"full"}
+    assert fns["train_progress"].concurrency_id != "model"  # the live view never waits behind

@@ -22,6 +22,7 @@ from safetensors import safe_open
 
 from pixelforge import checkpoint as ck
 from pixelforge.checkpoint import STATE_FILE, checkpoint_problem, latest_checkpoint, load_state
+from pixelforge.rundir import RunDir
 
 CHILD = Path(__file__).with_name("_crash_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +153,6 @@ def test_full_disk_keeps_previous_checkpoint(tmp_path, tiny_npz, monkeypatch, ca
     """ENOSPC while writing the second checkpoint: exit 1 with one `error:` line, `latest` still
     at the first checkpoint, byte for byte as it was written."""
     from pixelforge.cli.main import main
-    from pixelforge.core import files
 
     run, seen = tmp_path / "run", {}
 
@@ -164,7 +164,9 @@ def test_full_disk_keeps_previous_checkpoint(tmp_path, tiny_npz, monkeypatch, ca
         seen.setdefault("first", (first, _digest(first)))
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    real_fsync, real_write = os.fsync, ck.atomic_write_bytes
+    from pixelforge.core import files
+
+    real_fsync, real_write = os.fsync, files.atomic_write_bytes
     if where == "fsync":  # the kernel reports the full disk when data is flushed
 
         def fsync(fd):
@@ -205,13 +207,13 @@ class _Crash(BaseException):
 def _write_checkpoint(root: Path, step: int, g: torch.nn.Module, keep: int = 1) -> None:
     """A checkpoint written the way the trainer writes one: components + state in a temp folder,
     then commit (rename into place, point `latest`, prune)."""
-    final = root / ck.checkpoint_name(step)
-    tmp = root / (final.name + ".tmp")
+    run = RunDir(root.parent)
+    tmp = run.temp_dir(step)
     tmp.mkdir(parents=True, exist_ok=True)
     ck.write_components(tmp, {"generator": g}, model="seed-dcgan", kind="gan",
                         pipeline="generate")
     ck.save_state(tmp / STATE_FILE, {"step": step, "task": {"G": g.state_dict()}})
-    ck.commit_checkpoint_dir(tmp, final, keep=keep)
+    run.commit(step, keep=keep)
 
 
 def _stop_at(monkeypatch, point: int) -> None:

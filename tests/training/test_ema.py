@@ -57,6 +57,7 @@ def _real_digits(tiny_npz) -> torch.Tensor:
     return F.interpolate(x, size=16, mode="bilinear", antialias=True) / 127.5 - 1  # [512,1,16,16]
 
 
+@pytest.mark.slow
 def test_early_ema_generator_is_not_worse_than_the_raw_one(tiny_npz, tiny_overrides):
     """25 steps in: with the ramp-up the EMA generator's samples are as close to the real images
     as the raw G's (per-pixel mean and spread); without it the EMA is still mostly the initial

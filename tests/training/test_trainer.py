@@ -1,6 +1,8 @@
 """The one trainer: trains, checkpoints atomically, resumes exactly, stops cleanly on Ctrl-C/NaN."""
 
 import json
+import os
+import signal
 
 import pytest
 import torch
@@ -16,6 +18,7 @@ def _losses(run):
     return [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_trains_and_writes_run_folder(tmp_path, tiny_npz, tiny_overrides):
     run = tmp_path / "run"
     res = train(build_config({}, tiny_overrides(tiny_npz)), run, progress=False)
@@ -35,6 +38,7 @@ def test_trains_and_writes_run_folder(tmp_path, tiny_npz, tiny_overrides):
     assert all(r["images_per_s"] > 0 for r in logs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp32", "auto"])
 def test_exact_resume(tmp_path, tiny_npz, tiny_overrides, precision):
     """Stopping at step 3 and resuming gives the same losses and weights at step 6.
@@ -58,29 +62,86 @@ def test_exact_resume(tmp_path, tiny_npz, tiny_overrides, precision):
     assert la == lb
 
 
-def test_resume_without_checkpoint_is_user_error(tmp_path, tiny_npz, tiny_overrides):
-    with pytest.raises(UserError, match="no checkpoint"):
-        train(build_config({}, tiny_overrides(tiny_npz)), tmp_path / "empty", resume=True,
-              progress=False)
+def test_resume_without_checkpoint_starts_from_step_0(tmp_path, tiny_npz, tiny_overrides,
+                                                      caplog):
+    """--resume on a run with no checkpoint yet (a first start, a kill before the first one)
+    trains from step 0 exactly as a fresh start would, saying so in one line."""
+    cfg = build_config({}, tiny_overrides(tiny_npz, **{"train.steps": 3}))
+    fresh = train(cfg, tmp_path / "fresh", progress=False)
+    with caplog.at_level("INFO", logger="pixelforge.train"):
+        resumed = train(cfg, tmp_path / "empty", resume=True, progress=False)
+    notices = [r.getMessage() for r in caplog.records if "holds no checkpoint yet" in r.getMessage()]
+    assert notices == [f"--resume: {tmp_path / 'empty'} holds no checkpoint yet; starting from step 0"]
+    assert fresh.step == resumed.step == 3
+    a = load_state(fresh.checkpoint / "training_state.safetensors")["task"]
+    b = load_state(resumed.checkpoint / "training_state.safetensors")["task"]
+    for k, v in a["G"].items():
+        assert torch.equal(v, b["G"][k]), k
 
 
-def test_ctrl_c_saves_and_resumes(tmp_path, tiny_npz, tiny_overrides, monkeypatch):
+def test_resume_refuses_a_latest_pointer_to_nothing(tmp_path, tiny_npz, tiny_overrides):
+    """A `latest` pointer naming no complete checkpoint is not "no checkpoint yet"."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "latest").write_text("step-0000003\n")
+    with pytest.raises(UserError, match="points to .*step-0000003, which does not exist"):
+        train(build_config({}, tiny_overrides(tiny_npz)), run, resume=True, progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_mid_step_saves_that_step_and_resumes_bit_equal(
+        tmp_path, tiny_npz, tiny_overrides, monkeypatch, signum):
+    """A signal arriving inside step 4 (training/stop.py): the step finishes, its checkpoint is
+    saved, Interrupted names the signal; --resume then ends bit-equal to an uninterrupted run."""
+    full, run = tmp_path / "full", tmp_path / "run"
+    ov = tiny_overrides(tiny_npz)
+    train(build_config({}, ov), full, progress=False)
+    real_step = GANTask.train_step
+
+    def interrupting(self, batch, step):
+        if step == 3:
+            os.kill(os.getpid(), signum)
+        return real_step(self, batch, step)
+
+    monkeypatch.setattr(GANTask, "train_step", interrupting)
+    # this test sets the disposition it needs: a runner started with SIGINT ignored would
+    # otherwise keep it ignored in the trainer (as documented)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(Interrupted) as info:
+            train(build_config({}, ov), run, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert (info.value.step, info.value.signum, info.value.saved) == (4, signum, True)
+    assert info.value.exit_code == 128 + signum
+    assert latest_checkpoint(run).name == "step-0000004"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone again
+    monkeypatch.setattr(GANTask, "train_step", real_step)
+    res = train(build_config({}, ov), run, resume=True, progress=False)
+    assert res.step == 6
+    a = load_state(latest_checkpoint(full) / "training_state.safetensors")
+    b = load_state(latest_checkpoint(run) / "training_state.safetensors")
+    for net in ("G", "D", "ema"):
+        for k, v in a["task"][net].items():
+            assert torch.equal(v, b["task"][net][k]), f"{net}.{k} differs after resume"
+
+
+def test_a_second_ctrl_c_stops_at_once_keeping_the_last_checkpoint(tmp_path, tiny_npz,
+                                                                   tiny_overrides, monkeypatch):
     run = tmp_path / "run"
     real_step = GANTask.train_step
 
     def interrupting(self, batch, step):
         if step == 4:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt  # what the handler raises on a second Ctrl-C
         return real_step(self, batch, step)
 
     monkeypatch.setattr(GANTask, "train_step", interrupting)
     with pytest.raises(Interrupted) as info:
         train(build_config({}, tiny_overrides(tiny_npz)), run, progress=False)
-    assert info.value.step == 4
-    assert latest_checkpoint(run).name == "step-0000004"
-    monkeypatch.setattr(GANTask, "train_step", real_step)
-    res = train(build_config({}, tiny_overrides(tiny_npz)), run, resume=True, progress=False)
-    assert res.step == 6
+    assert (info.value.step, info.value.saved) == (4, False)
+    assert info.value.checkpoint.name == latest_checkpoint(run).name == "step-0000003"
 
 
 def test_nan_stops_with_step_and_keeps_last_good(tmp_path, tiny_npz, tiny_overrides, monkeypatch):
@@ -100,6 +161,7 @@ def test_nan_stops_with_step_and_keeps_last_good(tmp_path, tiny_npz, tiny_overri
     assert not (run / "checkpoints" / "step-0000005").exists()
 
 
+@pytest.mark.slow
 def test_small_folder_trains_with_the_batch_capped(tmp_path, tiny_npz, tiny_overrides, caplog):
     """Issue 12 item 8: 40 images with train.batch_size 64 train; the batch is capped at the data
     size with a warning saying so, and the capped size is what the run's config records."""

@@ -16,8 +16,14 @@ from pixelforge.pipelines.translate import (
     pad_to_multiple,
     reflect_pad,
     to_gray,
-    translate_files,
 )
+
+
+def translate_files(pipe, items, out_dir, **kw):
+    """The file job's written paths (files.jobs.translate_files returns a JobReport)."""
+    from pixelforge.files.jobs import translate_files as run
+
+    return run(pipe, items, out_dir, **kw).written
 
 
 def test_pad_to_multiple_reflects_and_the_crop_box_recovers_the_image():

@@ -10,10 +10,11 @@ import torch
 import yaml
 
 from pixelforge.config import DataConfig, RunConfig, build_config
+from pixelforge.configs import root as configs_root
 from pixelforge.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPES = sorted((ROOT / "configs" / "translation").glob("*.yaml"))
+RECIPES = sorted((configs_root() / "translation").glob("*.yaml"))
 # keys proposed for config.py with the translation tasks (validated here once they exist there)
 PROPOSED = {"translation": None, "data": ("direction", "classes", "classes_b")}
 
@@ -30,7 +31,7 @@ def _known_part(tree: dict) -> dict:
 
 def test_the_four_recipes_are_there():
     assert {p.stem for p in RECIPES} == {"facades_pix2pix", "photos_colorize", "facades_cyclegan",
-                                         "cifar10_cat2dog_cyclegan"}
+                                         "cifar10_cat2dog_cyclegan", "photos_colorize_chroma"}
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
@@ -40,7 +41,9 @@ def test_recipe_is_commented_valid_and_builds(path):
     tree = yaml.safe_load(text)
     cfg = build_config(_known_part(tree), source=str(path))
     family = MODELS.get(cfg.model.name)
-    assert family.kind == "translation" and cfg.model.name in ("pix2pix", "cyclegan")
+    assert (family.kind, cfg.model.name) in (("translation", "pix2pix"),
+                                             ("translation", "cyclegan"),
+                                             ("colorize", "colorizer"))
     family.check_params(cfg.model.params)
     assert tree["data"].get("direction", "a2b") in ("a2b", "b2a")
     size = cfg.model.image_size

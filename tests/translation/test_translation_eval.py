@@ -69,7 +69,7 @@ def test_colourisation_eval_scores_gray_to_colour(tmp_path, make_pix2pix, capsys
 def test_eval_without_data_or_size_is_a_clear_error(tmp_path, make_cyclegan, capsys):
     run = _run(tmp_path, make_cyclegan(), {"model": {"image_size": 16}})
     assert main(["eval", str(run)]) == 2
-    assert "pass --data PATH" in capsys.readouterr().err
+    assert "pass --data (set A" in capsys.readouterr().err
     run2 = _run(tmp_path / "x", make_cyclegan(), {})
     assert main(["eval", str(run2), "--data", "somewhere"]) == 2
     assert "image_size is unknown" in capsys.readouterr().err

@@ -11,11 +11,18 @@ from PIL import Image
 import pixelforge
 from pixelforge.checkpoint import STATE_FILE, latest_checkpoint, load_state, read_index
 from pixelforge.config import build_config
-from pixelforge.data.builders import build_dataset
 from pixelforge.errors import UserError
+from pixelforge.models import MODELS
 from pixelforge.pipelines.translate import to_gray
 from pixelforge.training import Interrupted, train
+from pixelforge.training.task import task_dataset
 from pixelforge.training.translate import CycleGANTask, Pix2PixTask, jitter, lr_factor
+
+
+def kind_dataset(cfg):
+    """The training data as the Trainer builds it: the builder and arguments the family's kind
+    declares (pixelforge.kinds)."""
+    return task_dataset(MODELS.get(cfg.model.name), cfg)
 
 SIZE = 32
 NETS = {"pix2pix": {"width": 4, "depth": 5}, "cyclegan": {"width": 4, "n_blocks": 1}}
@@ -60,7 +67,7 @@ def test_jitter_moves_a_pair_together_and_is_seeded():
 
 @pytest.mark.parametrize("direction", ["a2b", "b2a"])
 def test_pairs_follow_the_direction(pairs_npz, direction):
-    ds = build_dataset("translation", config("pix2pix", pairs_npz, **{"data.direction": direction}))
+    ds = kind_dataset(config("pix2pix", pairs_npz, **{"data.direction": direction}))
     item = ds[3]
     a = torch.from_numpy(np.load(pairs_npz)["x_a"][3]).permute(2, 0, 1).float() / 127.5 - 1
     want_in = a if direction == "a2b" else -a
@@ -72,11 +79,11 @@ def test_class_filters_pick_the_sets(pairs_npz):
     cfg = config("cyclegan", pairs_npz, **{"data.path": str(pairs_npz),
                                            "data.path_b": str(pairs_npz),
                                            "data.classes": [0], "data.classes_b": [1, 2]})
-    ds = build_dataset("translation", cfg)
+    ds = kind_dataset(cfg)
     assert (len(ds.parts["a"]), len(ds.parts["b"])) == (4, 8)
     bad = config("cyclegan", pairs_npz, **{"data.classes": [7]})
     with pytest.raises(UserError, match="data.classes"):
-        build_dataset("translation", bad)
+        kind_dataset(bad)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +108,7 @@ def colorize_config(photos, **over):
 
 
 def test_gray_pairs_are_luma_of_seeded_random_crops(photos):
-    ds = build_dataset("translation", colorize_config(photos))
+    ds = kind_dataset(colorize_config(photos))
     assert len(ds) == 3 * 200
     one, again = ds[7], ds[7]
     assert one["input"].shape == (1, SIZE, SIZE) and one["target"].shape == (3, SIZE, SIZE)
@@ -109,7 +116,7 @@ def test_gray_pairs_are_luma_of_seeded_random_crops(photos):
     assert (one["input"] - to_gray(one["target"][None])[0]).abs().max() <= 0.5 / 127.5 + 1e-6
     assert not torch.equal(ds[1]["target"], ds[1 + 3]["target"])  # two crops of one photo
     with pytest.raises(UserError, match="data.direction"):
-        build_dataset("translation", colorize_config(photos, **{"data.direction": "b2a"}))
+        kind_dataset(colorize_config(photos, **{"data.direction": "b2a"}))
 
 
 def _all_tensors(state, prefix=""):
@@ -123,6 +130,7 @@ def _all_tensors(state, prefix=""):
         yield prefix, state
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fam", ["pix2pix", "cyclegan"])
 def test_two_plus_two_steps_equal_four(pairs_npz, tmp_path, monkeypatch, fam):
     """Interrupted (Ctrl-C) after 2 of 4 steps and resumed == 4 steps in one go: the lr schedule

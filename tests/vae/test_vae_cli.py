@@ -93,7 +93,7 @@ def test_vae_verbs_reject_gan_and_bad_input(tmp_path, tiny_npz, tiny_overrides, 
 
 def test_autoencoder_scores_appended(vae_run, tiny_npz):
     import pixelforge
-    from pixelforge.cli.vae_eval import autoencoder_scores
+    from pixelforge.metrics.kinds import autoencoder_scores
 
     scores = autoencoder_scores(pixelforge.load(vae_run), str(tiny_npz), vae_run, 6, k=4, n=32,
                                 seed=0)

@@ -44,6 +44,7 @@ def test_iwae_chunking_does_not_change_the_bound():
     assert abs(a.mean() - b.mean()) < 5.0  # same estimator, different draws
 
 
+@pytest.mark.slow
 def test_training_improves_held_out_elbo(tmp_path, tiny_npz, vae_overrides):
     ov = vae_overrides(tiny_npz, **{"train.steps": 100, "train.sample_every": 100,
                                     "train.checkpoint_every": 100, "train.log_every": 50,
@@ -52,7 +53,7 @@ def test_training_improves_held_out_elbo(tmp_path, tiny_npz, vae_overrides):
     untrained = MODELS.get("vae").build("generator", image_size=16, channels=1, latent_dim=8,
                                         width=64)
     train(cfg, tmp_path / "run", progress=False)
-    trained = pixelforge.load(tmp_path / "run")
+    trained = pixelforge.load(tmp_path / "run", component="generator")  # the VAE network
     test = load_images(tiny_npz, image_size=16, channels=1, split="test")
     images, labels = dataset_arrays(test)
     before = likelihood_scores(untrained, images, k=8, seed=0)

@@ -50,6 +50,7 @@ def test_every_vae_family_trains_saves_loads_reproduces(tmp_path, tiny_npz, vae_
     ("vae-gan", "fp32", "conv", {"params": {"disc_spectral_norm": False}}),
     # the shipped vae-gan recipe: SN discriminator (its power-iteration vectors are state), hinge
     ("vae-gan", "auto", "conv", {"train.loss": "hinge"})])
+@pytest.mark.slow
 def test_exact_resume(tmp_path, tiny_npz, vae_overrides, name, precision, arch, extra):
     """Stop at step 3 and resume: same weights, optimizer-driven losses and preview batch at 6."""
     full, part = tmp_path / "full", tmp_path / "part"

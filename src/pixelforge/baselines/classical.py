@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pixelforge.data.degrade import from_uint8_hwc, gaussian_blur, to_uint8_hwc
+from pixelforge.data.degradations import from_uint8_hwc, gaussian_blur, to_uint8_hwc
 
 # h of cv2.fastNlMeansDenoisingColored (h = hColor, template 7, search 21) per noise sigma, chosen
 # by metrics.restoration.tune_nlmeans_h on 30 seeded 128 px crops of photos/train (benchmarks/restoration_baselines.py

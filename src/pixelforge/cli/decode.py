@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from pixelforge.cli.common import echo, load_generator
+from pixelforge.cli.common import echo, load_autoencode
+from pixelforge.core.formats import PICTURE_SUFFIXES
 
 
 def register(app: typer.Typer) -> None:
@@ -25,17 +26,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from pixelforge.errors import UserError
         from pixelforge.pipelines import save_grid, save_images
-        from pixelforge.pipelines.autoencode import decode_latents, load_codes
+        from pixelforge.pipelines.autoencode import load_codes
 
-        model = load_generator(checkpoint)
+        model = load_autoencode(checkpoint)
         z, labels = load_codes(codes, key)
-        images = decode_latents(model, z, labels if getattr(model, "num_classes", 0) else None)
+        images = model.decode(z, labels)
         target = Path(out)
         if out.endswith(("/", "\\")) or target.is_dir():
             paths = save_images(images, target, prefix="decoded")
             echo(f"wrote {len(paths)} images to {target}")
             return
-        if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        if target.suffix.lower() not in PICTURE_SUFFIXES:
             raise UserError(f"--out {out}: use an image file name (.png) or a folder ending in /")
         save_grid(images, target, nrow=nrow)
         echo(f"decoded {len(images)} codes into {target}")

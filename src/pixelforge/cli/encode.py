@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pixelforge.cli.common import echo, load_generator
+from pixelforge.cli.common import echo, load_autoencode
 
 
 def register(app: typer.Typer) -> None:
@@ -23,18 +23,12 @@ def register(app: typer.Typer) -> None:
         out: str = typer.Option("codes.npz", "--out", help="output .npz file"),
     ) -> None:
         from pixelforge.data import load_images
-        from pixelforge.pipelines.autoencode import (
-            dataset_arrays,
-            encode_images,
-            require_autoencoder,
-            save_codes,
-        )
+        from pixelforge.pipelines.autoencode import dataset_arrays, save_codes
 
-        model = load_generator(checkpoint)
-        require_autoencoder(model)
+        model = load_autoencode(checkpoint)
         ds = load_images(data, image_size=model.image_size, channels=model.channels, split=split,
                          limit=limit)
         images, labels = dataset_arrays(ds)
-        mu, logvar = encode_images(model, images, labels)
+        mu, logvar = model.encode(images, labels)
         path = save_codes(out, mu, logvar, labels, model=model.family, data=ds.description)
         echo(f"encoded {len(mu)} images of {ds.description} into {mu.shape[1]}-d codes: {path}")

@@ -9,8 +9,6 @@ import typer
 
 from pixelforge.cli.common import echo, parse_overrides, run_dir_of
 
-IMAGE_TO_IMAGE = {"denoise", "upscale", "inpaint", "translation"}
-
 
 def register(app: typer.Typer) -> None:
     @app.command(
@@ -42,6 +40,7 @@ def register(app: typer.Typer) -> None:
         from pixelforge.checkpoint import read_index, read_json, resolve_checkpoint
         from pixelforge.config import build_config
         from pixelforge.metrics.kinds import EvalRequest, evaluate
+        from pixelforge.rundir import META_FILE, RunDir
 
         overrides = parse_overrides(list(ctx.args))
         bad = [k for k in overrides if not k.startswith("eval.")]
@@ -52,14 +51,14 @@ def register(app: typer.Typer) -> None:
         if n is not None:
             overrides["eval.n_generated"] = n
         ckpt = resolve_checkpoint(checkpoint)
-        meta_file = ckpt / "meta.json"
+        meta_file = ckpt / META_FILE
         meta = read_json(meta_file) if meta_file.is_file() else {}
         tree = {"eval": (meta.get("config") or {}).get("eval", {})}
         cfg = build_config(tree, overrides, source=str(meta_file) if meta else "defaults").eval
         filt = ((meta.get("config") or {}).get("data") or {}).get("resize_filter", "bicubic")
         kind = read_index(ckpt)["kind"]
         if split is None:  # image-to-image models are scored on held-out images by default
-            split = "test" if kind in IMAGE_TO_IMAGE else "train"
+            split = default_split(kind)
         request = EvalRequest(pipeline=load(ckpt), checkpoint=ckpt, data=data, split=split,
                               cfg=cfg, run_dir=run_dir_of(checkpoint), step=meta.get("step"),
                               inception=inception, resize_filter=filt,
@@ -73,4 +72,12 @@ def register(app: typer.Typer) -> None:
         for key, value in scores.items():
             if isinstance(value, (int, float, str)) or value is None:
                 echo(f"  {key:<28} {value:.4g}" if isinstance(value, float) else f"  {key:<28} {value}")
-        echo(f"appended to {run_dir_of(checkpoint) / 'metrics.jsonl'}")
+        echo(f"appended to {RunDir(run_dir_of(checkpoint)).metrics}")
+
+
+def default_split(kind: str) -> str:
+    """The real split a kind is scored against unless --split says otherwise: its declaration's
+    (pixelforge.kinds: "test" for image-to-image models), "train" for an undeclared kind."""
+    from pixelforge.kinds import KINDS
+
+    return KINDS.get(kind).eval_split if kind in KINDS else "train"

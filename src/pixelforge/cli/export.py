@@ -7,13 +7,19 @@ import typer
 from pixelforge.cli.common import echo
 
 
-def _network(checkpoint: str, component: str | None):
-    """The network to export: the named component, else the pipeline's main network."""
+def _export(checkpoint: str, component: str | None, out: str, **options):
+    """Export through the checkpoint's pipeline (its main network, or `component`); a folder
+    holding one network that no pipeline runs exports that network."""
     from pixelforge.api import load
     from pixelforge.pipelines.base import Pipeline
+    from pixelforge.pipelines.export import export_onnx
 
-    loaded = load(checkpoint, component=component) if component else load(checkpoint)
-    return loaded.model if isinstance(loaded, Pipeline) else loaded
+    loaded = load(checkpoint)
+    if isinstance(loaded, Pipeline):
+        return loaded.export_onnx(out, component=component, **options)
+    if component is not None:  # checks the name against the folder's one network
+        loaded = load(checkpoint, component=component)
+    return export_onnx(loaded, out, **options)
 
 
 def register(app: typer.Typer) -> None:
@@ -37,12 +43,11 @@ def register(app: typer.Typer) -> None:
                                              "multi-network checkpoint (default: its main one)"),
     ) -> None:
         from pixelforge.errors import UserError
-        from pixelforge.pipelines.export import export_onnx, onnx_signature
+        from pixelforge.pipelines.export import onnx_signature
 
         if not out.lower().endswith(".onnx"):
             raise UserError(f"--out {out}: use a file name ending in .onnx")
-        path = export_onnx(_network(checkpoint, component), out, opset=opset,
-                           truncation=truncation)
+        path = _export(checkpoint, component, out, opset=opset, truncation=truncation)
         inputs, outputs = onnx_signature(path)
         echo(f"wrote {path}")
         echo(f"inputs: {', '.join(inputs)}")

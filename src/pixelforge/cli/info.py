@@ -8,8 +8,15 @@ from pathlib import Path
 
 import typer
 
-from pixelforge.checkpoint import read_index, read_json, resolve_checkpoint
+from pixelforge.checkpoint import (
+    describe_privacy,
+    privacy_record,
+    read_index,
+    read_json,
+    resolve_checkpoint,
+)
 from pixelforge.cli.common import echo, run_dir_of
+from pixelforge.rundir import META_FILE, RunDir
 
 log = logging.getLogger("pixelforge.cli")
 
@@ -50,9 +57,9 @@ def register(app: typer.Typer) -> None:
             cfg = read_json(ckpt / sub / "config.json")
             networks[name] = {k: v for k, v in cfg.items() if k != "_pixelforge"}
         main_name = "generator" if "generator" in networks else next(iter(networks), None)
-        meta_file = ckpt / "meta.json"
+        meta_file = ckpt / META_FILE
         meta = read_json(meta_file) if meta_file.is_file() else {}
-        metrics = read_jsonl(run_dir_of(checkpoint) / "metrics.jsonl")
+        metrics = read_jsonl(RunDir(run_dir_of(checkpoint)).metrics)
         summary = {
             "checkpoint": str(ckpt),
             "model": index.get("model"),
@@ -68,6 +75,7 @@ def register(app: typer.Typer) -> None:
             "precision": meta.get("precision"),
             "data": meta.get("data"),
             "config": meta.get("config"),
+            "privacy": privacy_record(ckpt),  # None: trained without differential privacy
             "metrics": metrics[-10:],
         }
         if as_json:
@@ -84,6 +92,7 @@ def register(app: typer.Typer) -> None:
             t = (meta.get("config") or {}).get("train", {})
             echo(f"train:      batch {t.get('batch_size')}, lr_g {t.get('lr_g')}, lr_d {t.get('lr_d')}, "
                  f"loss {t.get('loss')}, ema {t.get('ema_decay')}, seed {t.get('seed')}")
+        echo(f"privacy:    {describe_privacy(summary['privacy'])}")
         if metrics:
             echo("metrics (latest first):")
             for m in reversed(metrics[-10:]):

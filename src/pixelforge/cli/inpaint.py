@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from pixelforge.cli import file_verbs as fv
 from pixelforge.cli.common import echo
-from pixelforge.cli.denoise import FORMAT_HELP
 
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
@@ -25,37 +25,41 @@ def register(app: typer.Typer) -> None:
         "inpaint",
         help="Fill holes in images. The mask is an image of the same size in which WHITE marks "
         "the hole (pixels to fill) and black the pixels to keep; or give a rectangle with "
-        "--box x,y,w,h. Large images are inpainted in a crop around the hole and pasted back.\n\n"
+        "--box x,y,w,h. Large images are inpainted in a crop around the hole and pasted back. "
+        "An all-white mask is refused (nothing would be left to fill from); an all-black one "
+        "copies the images unchanged, with a warning.\n\n" + fv.BAD_FILES_EPILOG + "\n\n"
         "Examples:\n\n  pixelforge inpaint photo.png --mask holes.png --out filled/\n\n"
         "  pixelforge inpaint photo.png --box 120,80,64,48 --out filled/",
     )
     def inpaint_cmd(
-        images: list[str] = typer.Argument(..., help="image files, folders or globs"),
-        out: str = typer.Option(..., "--out", help="output folder"),
+        images: fv.ImagesArg,
+        out: fv.OutOpt,
         mask: str | None = typer.Option(None, "--mask", help="mask image, same size as the "
                                         "image: white = hole to fill, black = keep"),
         box: str | None = typer.Option(None, "--box", help="hole rectangle x,y,w,h in pixels"),
         model: str | None = typer.Option(None, "--model", help="run or checkpoint folder of a "
                                          "trained inpainter (default: the shipped model)"),
-        fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
-        overwrite: bool = typer.Option(False, "--overwrite", help="allow replacing input files"),
-        precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16"),
+        fmt: fv.FormatOpt = None,
+        overwrite: fv.OverwriteOpt = False,
+        skip_bad: fv.SkipBadOpt = False,
+        precision: fv.PrecisionOpt = "auto",
     ) -> None:
-        from pixelforge.data.masks import box_mask
+        from pixelforge.core.precision import check_precision
         from pixelforge.errors import UserError
+        from pixelforge.files.imageio import read_mask
+        from pixelforge.files.jobs import check_mask, inpaint_files
+        from pixelforge.files.plan import plan_jobs
         from pixelforge.pipelines.restore import load_restorer
-        from pixelforge.pipelines.restore_io import plan_jobs, read_mask, run_jobs
 
         if (mask is None) == (box is None):
             raise UserError("give exactly one of --mask MASK.png (white = hole) or --box x,y,w,h")
         rect = parse_box(box) if box is not None else None
-        jobs = plan_jobs(images, out, fmt, overwrite=overwrite)
+        check_precision(precision)
+        plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
+        if mask is not None:
+            check_mask(read_mask(mask), mask, None)
         pipe = load_restorer("inpaint", model)
-
-        def run(img):
-            w, h = img.size
-            m = read_mask(mask, (w, h)) if mask else box_mask(h, w, *rect)[None]
-            return pipe.inpaint(img.rgb, m, precision=precision), img.alpha
-
-        done = run_jobs(jobs, run)
-        echo(f"inpainted {len(done)} image(s) into {out}")
+        report = inpaint_files(pipe, images, out, mask=mask, box=rect, precision=precision,
+                               fmt=fmt, overwrite=overwrite, skip_bad=skip_bad,
+                               on_skip=fv.skipped_line, on_warning=lambda m: echo(f"warning: {m}"))
+        fv.finish(report, "inpainted", out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pixelforge.cli.common import echo, load_generator
+from pixelforge.cli.common import echo, load_autoencode, load_generate
 
 
 def register(app: typer.Typer) -> None:
@@ -33,27 +33,20 @@ def register(app: typer.Typer) -> None:
                                                 "trades variety for typical, cleaner images"),
     ) -> None:
         from pixelforge.errors import UserError
-        from pixelforge.pipelines import interpolate, save_animation
+        from pixelforge.pipelines import save_animation
 
-        gen = load_generator(checkpoint)
         if image_a or image_b:
-            from pixelforge.pipelines.autoencode import (
-                interpolate_images,
-                load_image_file,
-                require_autoencoder,
-            )
-
             if not (image_a and image_b):
                 raise UserError("give both --image-a and --image-b")
             if class_ is not None or truncation is not None:
                 raise UserError("--class and --truncation apply to seed walks, not to "
                                 "--image-a/--image-b walks")
-            require_autoencoder(gen)
-            a, b = (load_image_file(p, gen.image_size, gen.channels) for p in (image_a, image_b))
-            imgs = interpolate_images(gen, a, b, frames)
+            vae = load_autoencode(checkpoint)
+            imgs = vae.interpolate_images(vae.load_image(image_a), vae.load_image(image_b), frames)
             path = save_animation(imgs, out, fps=fps, scale=scale)
             echo(f"wrote a {frames}-frame walk ({image_a} -> {image_b}) to {path}")
             return
-        imgs = interpolate(gen, seed_a, seed_b, frames, label=class_, truncation=truncation)
+        imgs = load_generate(checkpoint).interpolate(seed_a, seed_b, frames, label=class_,
+                                                     truncation=truncation)
         path = save_animation(imgs, out, fps=fps, scale=scale)
         echo(f"wrote a {frames}-frame walk (seed {seed_a} -> {seed_b}) to {path}")

@@ -1,8 +1,10 @@
-"""Entry point: registers the verbs and enforces the exit-code contract in one place.
+"""Entry point: the verbs (a table in cli/verbs.py, each imported only when used) and the
+exit-code contract, in one place.
 
 0 success; 2 bad input (usage errors, UserError, unreadable user paths), one `error:` line on
 stderr; 1 anything else (one line, the traceback only with --debug or PIXELFORGE_DEBUG=1);
-130 interrupted. Bare `pixelforge` prints the help and exits 0.
+130 interrupted (Ctrl-C); `train` also 143 after SIGTERM and 138 after SIGUSR1, once its
+checkpoint is saved (training/stop.py). Bare `pixelforge` prints the help and exits 0.
 """
 
 from __future__ import annotations
@@ -15,47 +17,51 @@ import traceback
 
 import typer
 
-from pixelforge.cli import (
-    decode,
-    denoise,
-    encode,
-    evaluate,
-    export,
-    info,
-    inpaint,
-    interpolate,
-    reconstruct,
-    sample,
-    studio,
-    train,
-    translate,
-    upscale,
-)
 from pixelforge.cli.threads import apply_threads
+from pixelforge.cli.verbs import LazyVerbs
 from pixelforge.errors import CommandInterrupted, TrainingDiverged, UserError
 
 PROG = "pixelforge"
 DEBUG_ENV = "PIXELFORGE_DEBUG"
 
+
+class _Verbs(LazyVerbs):
+    """The verbs (cli/verbs.py, imported on use), with the process set-up before each runs."""
+
+    def before_verb(self) -> None:
+        _set_up_process()
+
+
 app = typer.Typer(
     name=PROG,
+    cls=_Verbs,
     help="Train, sample, evaluate and share neural image generators.\n\n"
          "Quick start: pixelforge train --out runs/demo --steps 500 && "
          "pixelforge sample runs/demo --out grid.png\n\n"
-         "Exit codes: 0 ok, 2 bad input (one 'error:' line), 1 other errors, 130 interrupted.",
+         "Exit codes: 0 ok, 2 bad input (one 'error:' line), 1 other errors, 130 interrupted "
+         "(143 train stopped by SIGTERM).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (train, sample, interpolate, evaluate, info, encode, decode, reconstruct, export,
-               studio, denoise, upscale, inpaint, translate):
-    module.register(app)
 
-_state = {"debug": False}
+_state = {"debug": False, "threads": None, "tune_allocator": True}
+
+
+def _show_version(value: bool) -> None:
+    """--version: print 'pixelforge X.Y.Z' and exit 0 before any verb runs."""
+    if value:
+        from pixelforge import __version__
+
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="print the version and exit"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
     debug: bool = typer.Option(False, "--debug", help=f"show tracebacks of unexpected errors "
                                f"(or set {DEBUG_ENV}=1)"),
@@ -72,11 +78,17 @@ def _root(
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("PIL").setLevel(logging.WARNING)
-    apply_threads(threads)
-    from pixelforge.nn.perf import PERF, tune_cpu_allocator
+    _state.update(threads=threads, tune_allocator=tune_allocator)  # applied once a verb runs
+    ctx.obj = {"tune_allocator": tune_allocator}  # handed to the verbs (train passes it on)
 
-    PERF.tune_allocator = tune_allocator  # the Trainer reads the same switch
-    if tune_allocator:
+
+def _set_up_process() -> None:
+    """Threads and allocator for the verb about to run: after its arguments parsed, so
+    `pixelforge VERB --help` (like `pixelforge --help`) never imports torch."""
+    apply_threads(_state["threads"])
+    if _state["tune_allocator"]:
+        from pixelforge.nn.perf import tune_cpu_allocator
+
         applied = tune_cpu_allocator()
         logging.getLogger("pixelforge").debug("CPU allocator tuning: %s",
                                               "applied" if applied else "not available")
@@ -141,14 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False, prog_name=PROG)
     except UserError as exc:
-        _error(str(exc))
+        from pixelforge.cli.flags import cli_message
+
+        _error(cli_message(exc))
         return 2
     except TrainingDiverged as exc:
         _error(str(exc))
         return 1
     except CommandInterrupted as exc:
         _error(str(exc))
-        return 130
+        return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         _error("interrupted")
         return 130

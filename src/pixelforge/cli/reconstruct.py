@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pixelforge.cli.common import echo, load_generator
+from pixelforge.cli.common import echo, load_autoencode
 
 
 def register(app: typer.Typer) -> None:
@@ -27,18 +27,13 @@ def register(app: typer.Typer) -> None:
         from pixelforge.data import load_images
         from pixelforge.metrics.reconstruction import reconstruction_scores
         from pixelforge.pipelines import save_grid
-        from pixelforge.pipelines.autoencode import (
-            dataset_arrays,
-            reconstruct,
-            require_autoencoder,
-        )
+        from pixelforge.pipelines.autoencode import dataset_arrays
 
-        model = load_generator(checkpoint)
-        require_autoencoder(model)
+        model = load_autoencode(checkpoint)
         ds = load_images(data, image_size=model.image_size, channels=model.channels, split=split,
                          limit=n)
         images, labels = dataset_arrays(ds, n)
-        rec = reconstruct(model, images, labels)
+        rec = model.reconstruct(images, labels)
         blank = -torch.ones(nrow, *images.shape[1:])  # black tiles fill a short last row
         rows = []
         for i in range(0, len(images), nrow):

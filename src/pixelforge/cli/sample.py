@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from pixelforge.cli.common import echo, load_generator
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+from pixelforge.cli.common import echo, load_generate
+from pixelforge.core.formats import PICTURE_SUFFIXES
 
 
 def register(app: typer.Typer) -> None:
@@ -38,21 +37,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from pixelforge.errors import UserError
         from pixelforge.pipelines.generate import check_grid_size, save_grid, stream_images
-        from pixelforge.pipelines.sampling import generate_images, iter_generate
 
         target = Path(out)
         folder = per_image or out.endswith(("/", "\\")) or target.is_dir()
         if not folder:
-            if target.suffix.lower() not in IMAGE_SUFFIXES:
+            if target.suffix.lower() not in PICTURE_SUFFIXES:
                 raise UserError(f"--out {out}: use an image file name (.png) or a folder ending "
                                 "in / (or --per-image)")
             check_grid_size(n)  # before loading anything
-        gen = load_generator(checkpoint)
+        pipe = load_generate(checkpoint)
         opts = dict(labels=class_, truncation=truncation, batch_size=batch_size)
         if folder:
-            count = stream_images(iter_generate(gen, n, seed, **opts), target,
+            count = stream_images(pipe.iter_generate(n, seed, **opts), target,
                                   prefix=f"seed{seed}")
             echo(f"wrote {count} images to {target}")
             return
-        save_grid(generate_images(gen, n, seed, **opts), target, nrow=nrow)
+        save_grid(pipe.generate(n, seed, **opts), target, nrow=nrow)
         echo(f"wrote a grid of {n} images to {target}")

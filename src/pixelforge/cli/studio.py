@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
             [], "--data-dir", help="extra folder whose image folders / .npz files the Train page "
             "may train on (repeatable; <runs>/data always is)"),
         configs: Path | None = typer.Option(None, "--configs",
-                                            help="recipe folder (default: the repo's configs/)"),
+                                            help="recipe folder (default: the shipped recipes, as for train --config NAME)"),
         max_image_mb: float = typer.Option(20, "--max-image-mb", min=0.01,
                                            help="largest image upload"),
         max_pixels: int = typer.Option(4096 * 4096, "--max-pixels", min=1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,49 +14,20 @@ from pixelforge.errors import CommandInterrupted, UserError
 EXAMPLES = """
 Examples:
 
-  pixelforge train --out runs/demo --steps 1500            # seed-dcgan on the embedded MNIST
+  pixelforge train --data photos/ --out runs/x             # model and recipe picked for the data
 
   pixelforge train --model dcgan --data cifar10.npz --out runs/c10 --model.channels 3 --model.image_size 32
 
-  pixelforge train --config configs/mnist.yaml --out runs/m --train.lr_g 1e-4
+  pixelforge train --config mnist --out runs/m --train.lr_g 1e-4   # a shipped recipe, by name
 
   pixelforge train --out runs/demo --resume --steps 3000   # continue exactly where it stopped
 
-  pixelforge train --config configs/restoration/upscale_x4.yaml --init upscale-x4 --data photos/ --out runs/x4
+  pixelforge train --config restoration/upscale_x4 --init upscale-x4 --data photos/ --out runs/x4
                                                            # fine-tune a shipped model on your photos
 
-Ctrl-C saves a checkpoint and exits with code 130; --resume continues from it.
+Ctrl-C (exit 130) and SIGTERM (exit 143; also SIGUSR1, 138) save a checkpoint at the end of
+the current step; --resume continues from it.
 """
-
-
-def check_data_spec(spec: str) -> None:
-    """Fail now (not after start-up) when a data spec names no existing path and no data set."""
-    from pixelforge.data.spec import ACCEPTED_FORMS, _looks_like_path, split_npz_key
-    from pixelforge.data.torchvision_source import canonical_name
-
-    text = spec.strip()
-    if not text:
-        raise UserError(f"data.path is empty; use {ACCEPTED_FORMS}")
-    if text == "default" or (canonical_name(text) is not None and not _looks_like_path(text)):
-        return
-    path, _ = split_npz_key(text)
-    if not path.exists():
-        what = "data path not found" if _looks_like_path(text) else "unknown data spec"
-        raise UserError(f"data.path {text!r}: {what}; use {ACCEPTED_FORMS}")
-    if path.is_file() and path.suffix.lower() != ".npz":
-        raise UserError(f"data.path {text!r} is a file but not a .npz archive; use {ACCEPTED_FORMS}")
-
-
-def check_trainable(cfg) -> None:
-    """Everything about the model that train would refuse: name, params, trainable kind."""
-    from pixelforge.models import MODELS
-    from pixelforge.training.task import TASKS
-
-    family = MODELS.get(cfg.model.name)
-    family.check_params(cfg.model.params)
-    if family.kind not in TASKS:
-        raise UserError(f"model.name {cfg.model.name!r} ({family.kind}) cannot be trained with "
-                        f"`pixelforge train`; trainable kinds: {', '.join(TASKS.names())}")
 
 
 def _diff(saved: Any, given: Any, prefix: str) -> list[tuple[str, Any, Any]]:
@@ -103,66 +75,99 @@ def check_same_architecture(given: dict[str, Any], saved_file: Path) -> None:
                         "now; a run's architecture cannot change, train into a new --out instead")
 
 
+def _same_data(saved: Any, given: Any) -> bool:
+    """Two data specs name the same data: equal text, or paths to the same file or folder."""
+    if saved is None or given is None or saved == given:
+        return True
+    a, b = Path(str(saved)).expanduser(), Path(str(given)).expanduser()
+    return a.exists() and b.exists() and a.resolve() == b.resolve()
+
+
+def check_same_run(given: dict[str, Any], saved_file: Path) -> None:
+    """--resume into a folder that holds another run (its config.yaml names another model,
+    architecture or data than the ones given) -> one-line error; --out holds no run -> no-op."""
+    from pixelforge.config import load_yaml
+
+    check_same_architecture(given, saved_file)
+    if not saved_file.is_file() or not isinstance(given.get("data"), dict):
+        return
+    saved_data = load_yaml(saved_file).get("data") or {}
+    for key in ("path", "path_b"):
+        if not _same_data(saved_data.get(key), given["data"].get(key)):
+            raise UserError(f"--resume: data.{key} is {saved_data.get(key)!r} in the saved run "
+                            f"({saved_file}) but {given['data'][key]!r} now; this folder holds "
+                            "another run, train into a new --out instead")
+
+
+def start_tree(out: Path, config: Path | None, overrides: dict[str, Any], *,
+               resume: bool) -> tuple[dict[str, Any], str]:
+    """(config tree, its source) a training into `out` starts from, after the run-folder checks:
+    --out is a folder; without --resume it holds no checkpoint; with --resume it holds this run
+    or none yet. With --resume and no --config, the run's saved config.yaml is the base."""
+    from pixelforge.checkpoint import latest_checkpoint
+    from pixelforge.config import load_yaml, set_dotted
+    from pixelforge.rundir import RunDir
+
+    saved = RunDir(out).config
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a run folder")
+    if not resume and latest_checkpoint(out) is not None:
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or choose "
+                        "another --out")
+    if resume:  # with or without a checkpoint yet: the folder must hold this run, if any
+        given = load_yaml(config) if config else {}
+        for key, value in overrides.items():
+            set_dotted(given, key, value)
+        check_same_run(given, saved)
+        if config is None and saved.is_file():
+            return load_yaml(saved), str(saved)
+    return (load_yaml(config), str(config)) if config else ({}, "defaults")
+
+
 def register(app: typer.Typer) -> None:
+    from pixelforge.configs import listing
+
     @app.command(
         "train",
         help="Train a generator. Any config field can be overridden with --section.key VALUE."
-        + EXAMPLES,
+        + EXAMPLES + "\nShipped recipes (--config NAME, e.g. --config gan/mnist_dcgan_sn):\n\n"
+        + listing(),
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def train_cmd(
         ctx: typer.Context,
         out: Path = typer.Option(..., "--out", help="run folder (created; holds checkpoints, samples, logs)"),
-        model: str | None = typer.Option(None, "--model", help="registered model name, e.g. seed-dcgan, dcgan"),
+        model: str | None = typer.Option(None, "--model", help="registered model name, e.g. dcgan, seed-dcgan (unset: the recommended family for the data)"),
         data: str | None = typer.Option(None, "--data", help="image folder, .npz file, data set name or 'default'"),
-        config: Path | None = typer.Option(None, "--config", help="YAML config file"),
+        config: Path | None = typer.Option(None, "--config", help="YAML config file, or a "
+                                           "shipped recipe's name (listed above)",
+                                           metavar="FILE|NAME"),
         steps: int | None = typer.Option(None, "--steps", min=1, help="total training steps (train.steps)"),
-        resume: bool = typer.Option(False, "--resume", help="continue from the run folder's latest checkpoint"),
+        resume: bool = typer.Option(False, "--resume", help="continue from the run folder's latest "
+                                    "checkpoint; from step 0 when it has none yet (refused when "
+                                    "the folder holds another model or data)"),
         dry_run: bool = typer.Option(False, "--dry-run", help="check model, params and data, "
                                      "print the resolved config and exit"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
         init: str | None = typer.Option(None, "--init", help="start from this run, checkpoint or "
                                         "shipped model's weights (train.init; fine-tuning)"),
     ) -> None:
-        from pixelforge.config import build_config, dump_config, load_yaml
+        from pixelforge.config import build_config, dump_config
+        from pixelforge.configs import find
+        from pixelforge.rundir import RunDir
 
+        config = find(config) if config else None  # a file, else the shipped recipe so named
         overrides = parse_overrides(list(ctx.args), command=ctx.command_path)
         for key, value in (("model.name", model), ("data.path", data), ("train.steps", steps),
                            ("train.init", init)):
             if value is not None:
                 overrides[key] = value
-        saved = out / "config.yaml"
-        if resume and config is None and saved.is_file():
-            tree, source = load_yaml(saved), str(saved)
-        else:
-            tree, source = (load_yaml(config), str(config)) if config else ({}, "defaults")
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out {out} is a file, not a run folder")
-        if resume and not (out / "checkpoints").is_dir():
-            raise UserError(f"--resume: {out} has no checkpoints folder")
-        from pixelforge.checkpoint import checkpoint_problem, latest_checkpoint
-
-        if resume and latest_checkpoint(out) is None:  # e.g. killed during the first checkpoint
-            raise UserError(f"--resume: {out} has no complete checkpoint yet; train it again "
-                            "without --resume")
-        complete = [p for p in (out / "checkpoints").glob("step-*")
-                    if p.is_dir() and not p.name.endswith(".tmp") and not checkpoint_problem(p)]
-        if not resume and complete:  # partial folders of a crashed first save do not count
-            raise UserError(f"{out} already holds a run; pass --resume to continue it or choose "
-                            "another --out")
+        tree, source = start_tree(out, config, overrides, resume=resume)
         cfg = build_config(tree, overrides, source=source)
-        check_trainable(cfg)
-        check_data_spec(cfg.data.path)
-        from pixelforge.recipes import log_notes, resolve_run_config
+        from pixelforge.recipes import log_notes
+        from pixelforge.training.trainer import prepare_config
 
-        cfg, notes = resolve_run_config(cfg)  # unset channels, size, recipe: from the data
-        if resume:
-            from pixelforge.config import set_dotted
-
-            given = load_yaml(config) if config else {}
-            for key, value in overrides.items():
-                set_dotted(given, key, value)
-            check_same_architecture(given, saved)
+        cfg, notes = prepare_config(cfg)  # the trainer's own checks and choices, before start-up
         if dry_run:
             echo("".join(f"# {note}\n" for note in notes) + dump_config(cfg).rstrip())
             return
@@ -170,13 +175,23 @@ def register(app: typer.Typer) -> None:
         from pixelforge.training import Interrupted, train
 
         try:
-            result = train(cfg, out, resume=resume, progress=not quiet)
+            result = train(cfg, out, resume=resume, progress=not quiet,
+                           tune_allocator=(ctx.obj or {}).get("tune_allocator", True))
         except Interrupted as exc:
-            where = f"; checkpoint saved: {exc.checkpoint}" if exc.checkpoint else "; no checkpoint"
-            raise CommandInterrupted(f"interrupted at step {exc.step}{where}; continue with: "
-                                     f"pixelforge train --out {out} --resume") from None
+            import signal
+
+            how = "interrupted" if exc.signum == signal.SIGINT else \
+                f"stopped by {signal.Signals(exc.signum).name}"
+            where = (f"; checkpoint saved: {exc.checkpoint}" if exc.checkpoint and exc.saved else
+                     f"; latest checkpoint: {exc.checkpoint}" if exc.checkpoint else
+                     "; no checkpoint")
+            raise CommandInterrupted(f"{how} at step {exc.step}{where}; continue with: "
+                                     f"pixelforge train --out {out} --resume",
+                                     exit_code=exc.exit_code) from None
+        if os.environ.get("RANK", "0") != "0":  # under accelerate launch: rank 0 reports
+            return
         echo(f"trained {cfg.model.name} to step {result.step} in {result.seconds:.1f} s "
              f"({result.images_per_second:.0f} images/s)")
         echo(f"checkpoint: {result.checkpoint}")
-        echo(f"samples:    {out / 'samples'}")
-        echo(f"logs:       tensorboard --logdir {out / 'tensorboard'}")
+        echo(f"samples:    {RunDir(out).samples}")
+        echo(f"logs:       tensorboard --logdir {RunDir(out).tensorboard}")

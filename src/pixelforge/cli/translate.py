@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from pixelforge.cli.common import echo
-
-FORMAT_HELP = "output format: png (default), jpg, webp, tif, bmp"
+from pixelforge.cli import file_verbs as fv
 
 
 def load_translator(run: str):
@@ -30,37 +30,47 @@ def register(app: typer.Typer) -> None:
         "(padded by reflection to the network's stride, cropped back). Each output keeps its "
         "input's size, alpha channel (passed through) and bit depth (16-bit PNG/TIFF stay "
         "16-bit); gray inputs are repeated to RGB for colour models, colour inputs go to luma "
-        "for gray-input models (colourisation).\n\n"
+        "for gray-input models (colourisation).\n\n" + fv.BAD_FILES_EPILOG + "\n\n"
         "Examples:\n\n  pixelforge translate runs/facades labels/*.png --out photos/\n\n"
         "  pixelforge translate runs/cyclegan photo.jpg --direction b2a --out back/\n\n"
         "  pixelforge translate runs/colorize old.tif --tile 512 --out colour/",
     )
     def translate_cmd(
-        run: str = typer.Argument(..., help="run folder or checkpoint folder"),
-        images: list[str] = typer.Argument(..., help="image files, folders or globs"),
-        out: str = typer.Option(..., "--out", help="output folder"),
+        run: Annotated[str, typer.Argument(help="run folder or checkpoint folder")],
+        images: fv.ImagesArg,
+        out: fv.OutOpt,
         direction: str | None = typer.Option(
             None, "--direction", help="a2b or b2a (CycleGAN runs translate both ways; default: "
             "the only direction the run has)"),
-        tile: int = typer.Option(0, "--tile", min=0, help="tile size in px for large images "
-                                 "(0 = whole image; tiles approximate the whole-image result)"),
-        tile_pad: int = typer.Option(32, "--tile-pad", min=0, help="context px around tiles"),
+        tile: int | None = typer.Option(None, "--tile", min=0, help="tile size in px; default: "
+                                        "the whole image unless it does not fit --max-memory "
+                                        "(then tiles, with a warning: tiles approximate the "
+                                        "whole-image result); 0 = always whole"),
+        max_memory: fv.MaxMemoryOpt = None,
+        tile_pad: fv.TilePadOpt = 32,
         noise: bool = typer.Option(False, "--noise", help="keep dropout on (pix2pix's noise): "
                                    "varied outputs, fixed by --seed"),
         seed: int = typer.Option(0, "--seed", help="seed of the dropout noise (with --noise)"),
-        fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
-        overwrite: bool = typer.Option(False, "--overwrite", help="allow replacing input files"),
-        precision: str = typer.Option("auto", "--precision", help="auto, fp32 or bf16"),
+        fmt: fv.FormatOpt = None,
+        overwrite: fv.OverwriteOpt = False,
+        skip_bad: fv.SkipBadOpt = False,
+        precision: fv.PrecisionOpt = "auto",
     ) -> None:
+        from pixelforge.core.precision import check_precision
         from pixelforge.errors import UserError
-        from pixelforge.pipelines.translate import DIRECTIONS, translate_files
+        from pixelforge.files.jobs import translate_files
+        from pixelforge.files.plan import plan_jobs
+        from pixelforge.pipelines.budget import max_memory_bytes
+        from pixelforge.pipelines.translate import DIRECTIONS
 
         if direction is not None and direction not in DIRECTIONS:
             raise UserError(f"--direction {direction!r}: choose a2b or b2a")
-        if precision not in ("auto", "fp32", "bf16"):
-            raise UserError(f"--precision {precision!r}: choose auto, fp32 or bf16")
+        check_precision(precision)
+        max_memory_bytes(max_memory)
+        plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
         pipe = load_translator(run)
-        done = translate_files(pipe, images, out, direction=direction, fmt=fmt,
-                               overwrite=overwrite, tile=tile, tile_pad=tile_pad, noise=noise,
-                               seed=seed, precision=precision)
-        echo(f"translated {len(done)} image(s) into {out}")
+        report = translate_files(pipe, images, out, direction=direction, fmt=fmt,
+                                 overwrite=overwrite, skip_bad=skip_bad, on_skip=fv.skipped_line,
+                                 tile=tile, tile_pad=tile_pad, noise=noise, seed=seed,
+                                 precision=precision, max_memory=max_memory)
+        fv.finish(report, "translated", out)

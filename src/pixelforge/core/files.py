@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from pixelforge.errors import UserError
+
 
 def fsync_dir(path: Path) -> None:
     """Flush a directory entry (a rename) to disk where the OS allows it."""
@@ -32,6 +34,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temp file beside `path`, fsync, then rename over it: never a half-written file.
     The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600."""
     path = Path(path)
+    if path.is_dir():  # else the rename fails naming the internal temp file
+        raise UserError(f"{path}: is an existing folder; choose a file name that is not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

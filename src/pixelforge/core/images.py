@@ -62,11 +62,12 @@ def grid_image(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
     return Image.fromarray(grid_tensor(images, nrow).permute(1, 2, 0).numpy())
 
 
-def encode_image(image: Image.Image, suffix: str = ".png") -> bytes:
-    """A PIL image as the bytes of an image file of the format named by `suffix`."""
+def encode_image(image: Image.Image, suffix: str = ".png", **params) -> bytes:
+    """A PIL image as the bytes of an image file of the format named by `suffix`; `params` go to
+    Pillow's save (e.g. icc_profile, exif, dpi)."""
     buf = io.BytesIO()
     fmt = Image.registered_extensions().get(suffix.lower(), "PNG")
-    image.save(buf, format=fmt)
+    image.save(buf, format=fmt, **params)
     return buf.getvalue()
 
 

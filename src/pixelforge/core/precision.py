@@ -7,6 +7,18 @@ from dataclasses import dataclass
 
 import torch
 
+from pixelforge.errors import UserError
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def check_precision(precision: str) -> str:
+    """`precision` if it is one of PRECISIONS, else a UserError naming the allowed values."""
+    if precision not in PRECISIONS:
+        raise UserError(f"precision={precision!r}: choose auto, fp32 or bf16",
+                        field="precision")
+    return precision
+
 
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with AMX tiles or AVX-512 BF16, where bf16 convs/matmuls beat fp32 severalfold.

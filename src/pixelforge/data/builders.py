@@ -1,6 +1,8 @@
-"""Training data by kind: a registry of dataset builders the Trainer asks for by the Task's
-`data_kind`. Every dataset's items and batches are dicts of named tensors (images float [C, H, W]
-in [-1, 1]); the order of batches always comes from training/sampler.py's step-addressed sampler.
+"""Training data: dataset builders `fn(cfg, *, download, **options)`, by name in DATA_BUILDERS or
+by reference. A model kind's declaration (pixelforge.kinds) names its builder and passes what it
+needs as explicit options, so this layer never looks at the model. Every dataset's items and
+batches are dicts of named tensors (images float [C, H, W] in [-1, 1]); the order of batches
+always comes from training/sampler.py's step-addressed sampler.
 
 - "images":   {"image", "label"}               (load_images on data.path)
 - "paired":   {"input", "target"}              (data.path + data.path_b aligned, or side-by-side)
@@ -95,15 +97,24 @@ class UnpairedImages:
         return self.parts[key or "b"].reference(n)
 
 
-def build_dataset(kind: str, cfg: Any, *, download: bool = True) -> NamedImages | UnpairedImages:
-    """The training data a task of `data_kind` needs, from `cfg` (a RunConfig)."""
-    return DATA_BUILDERS.get(kind)(cfg, download=download)
+def build_dataset(builder: str | Builder, cfg: Any, *, download: bool = True,
+                  **options: Any) -> NamedImages | UnpairedImages:
+    """The training data from `cfg` (a RunConfig) by `builder`: a DATA_BUILDERS name, a
+    "module:function" reference or the function; `options` are the builder's own arguments."""
+    if isinstance(builder, str) and ":" not in builder:
+        fn = DATA_BUILDERS.get(builder)
+    else:
+        from pixelforge.kinds import resolve
+
+        fn = resolve(builder)
+    return fn(cfg, download=download, **options)
 
 
-def _load(spec: str, cfg: Any, download: bool) -> ImageDataset:
+def _load(spec: str, cfg: Any, download: bool, channels: int | None = None) -> ImageDataset:
     m, d = cfg.model, cfg.data
-    return load_images(spec, image_size=m.image_size, channels=m.channels, split=d.split,
-                       limit=d.limit, resize_filter=d.resize_filter, download=download)
+    return load_images(spec, image_size=m.image_size, channels=channels or m.channels,
+                       split=d.split, limit=d.limit, resize_filter=d.resize_filter,
+                       download=download)
 
 
 @DATA_BUILDERS.register("images")
@@ -125,6 +136,9 @@ def build_unpaired(cfg: Any, *, download: bool = True) -> UnpairedImages:
     if not cfg.data.path_b:
         raise UserError("data.path_b: unpaired training needs a second image set (set B); "
                         "data.path is set A")
-    return UnpairedImages(_load(cfg.data.path, cfg, download), _load(cfg.data.path_b, cfg,
-                                                                     download))
+    from pixelforge.data.options import side_channels
+
+    ca, cb = side_channels(cfg)  # each set keeps its own channels (gray A, colour B)
+    return UnpairedImages(_load(cfg.data.path, cfg, download, ca),
+                          _load(cfg.data.path_b, cfg, download, cb))
 

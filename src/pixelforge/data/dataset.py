@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from pixelforge.core.images import to_float
 from pixelforge.data.decode import failure_reason
+from pixelforge.errors import UserError
 
 log = logging.getLogger("pixelforge.data")
 
@@ -119,6 +120,8 @@ class ImageDataset(Dataset):
                 continue
             try:
                 image = self._lazy.load(j)
+            except UserError:  # a source that stops on damage (shards) says so in one line
+                raise
             except Exception as exc:  # one bad file must not end an epoch
                 self._record_failure(j, exc)
                 continue

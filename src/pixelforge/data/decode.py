@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from pixelforge.data.options import LoadOptions
 
-_PIL_FILTERS = {
+PIL_FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
     "bilinear": Image.Resampling.BILINEAR,
     "lanczos": Image.Resampling.LANCZOS,
@@ -33,9 +33,9 @@ def decode_image(path: Path, opts: LoadOptions) -> torch.Tensor:
     with Image.open(path) as img:
         if img.format == "JPEG":
             img.draft(img.mode, (size, size))  # DCT-domain downscale, still >= size per side
-        img = _upright(img)
-        img = _to_channels(img, opts.channels)
-        img = _crop_resize(img, size, _PIL_FILTERS[opts.resize_filter])
+        img = upright(img)
+        img = to_channels(img, opts.channels)
+        img = crop_resize(img, size, PIL_FILTERS[opts.resize_filter])
         array = np.asarray(img)
     if array.shape[:2] != (size, size):
         raise ValueError(f"decoded to an unexpected shape {array.shape}")
@@ -58,13 +58,14 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _upright(img: Image.Image) -> Image.Image:
+def upright(img: Image.Image) -> Image.Image:
+    """The image turned as its EXIF Orientation tag says (a phone photo stands upright)."""
     if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:
         return ImageOps.exif_transpose(img)
     return img
 
 
-def _to_channels(img: Image.Image, channels: int) -> Image.Image:
+def to_channels(img: Image.Image, channels: int) -> Image.Image:
     """Any mode -> "L" (channels=1) or "RGB" (channels=3); alpha goes onto white."""
     img = _to_8bit(img)
     if img.mode == "P":
@@ -91,7 +92,8 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return img
 
 
-def _crop_resize(img: Image.Image, size: int, resample: Image.Resampling) -> Image.Image:
+def crop_resize(img: Image.Image, size: int, resample: Image.Resampling) -> Image.Image:
+    """The centre square of `img`, resized to size x size with `resample`."""
     width, height = img.size
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2

@@ -5,23 +5,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pixelforge.core.formats import IMAGE_SUFFIXES
 from pixelforge.data.dataset import ImageDataset
 from pixelforge.data.file_source import dataset_from_files
 from pixelforge.data.fingerprint import files_digest
 from pixelforge.data.options import LoadOptions
 from pixelforge.errors import UserError
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES)
 
 
 def load_folder(root: Path, opts: LoadOptions) -> ImageDataset:
     """ImageDataset over the image files below `root` (or its train/test subfolder).
 
     Split: `<root>/train` or `<root>/test` when that subfolder exists; otherwise the whole folder
-    is the train split and "test" is an error. Files ending in png, jpg, jpeg, webp, bmp, tif or
-    tiff (any case) are used, sorted by path; names starting with "." are ignored. When every
-    image sits inside a first-level subfolder and there are at least two, the sorted subfolder
-    names are the classes; otherwise the images are unlabeled.
+    is the train split and "test" is an error. Files ending in one of core.formats.IMAGE_SUFFIXES
+    (any case) are used, sorted by path; names starting with "." are ignored. When every image sits
+    inside a first-level subfolder and there are at least two, the sorted subfolder names are the
+    classes; otherwise the images are unlabeled.
     """
     if not root.is_dir():
         raise UserError(f"image folder not found: {root}")

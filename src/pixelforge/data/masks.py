@@ -8,6 +8,11 @@ so no mask exceeds the cap. The same (protocol, size, seed) always gives the sam
 
 Hole ratio over 200 masks at 256 px (mean / 10th-90th percentile): thin 0.11 (0.03-0.17), medium
 0.27 (0.16-0.38), thick 0.35 (0.17-0.49); tests/restoration/test_masks.py checks these.
+
+The "wide" modes (LaMa's wide masks for large holes) are coverage-targeted instead: a target hole
+fraction is drawn uniformly from the mode's range and thick strokes and boxes are added until the
+hole reaches it, so every mask lies within the range: "wide" 10-50%, "wide15_40" 15-40% (the
+issue-20 benchmark's "boxes + strokes 15-40%"); tests/restoration/test_inpaint_ffc.py checks it.
 """
 
 from __future__ import annotations
@@ -48,6 +53,14 @@ PROTOCOLS: dict[str, MaskProtocol] = {
     "thick": MaskProtocol(strokes=(1, 5), width=(10, 250), segments=(1, 5), seg_len=(10, 210),
                           p_boxes=0.3, boxes=(1, 4), box_side=(30, 300)),
 }
+
+
+# coverage-targeted modes: (min, max) hole fraction; shapes from the thick protocol's strokes and
+# boxes twice its largest side, so a few shapes make a large hole
+WIDE: dict[str, tuple[float, float]] = {"wide": (0.10, 0.50), "wide15_40": (0.15, 0.40)}
+WIDE_SHAPES = MaskProtocol(strokes=(1, 1), width=(60, 250), segments=(1, 4), seg_len=(40, 260),
+                           p_boxes=1.0, boxes=(1, 1), box_side=(60, 360))
+MASK_MODES = (*PROTOCOLS, *WIDE)
 
 
 def _ratio(canvas: Image.Image) -> float:
@@ -93,10 +106,12 @@ def random_mask(protocol: str, height: int, width: int, seed: int, *,
                 max_ratio: float = MAX_RATIO) -> torch.Tensor:
     """One mask [1, H, W] (float, 1 = hole) of the named protocol; deterministic in `seed`."""
     p = PROTOCOLS.get(protocol)
-    if p is None:
-        raise UserError(f"mask protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+    if p is None and protocol not in WIDE:
+        raise UserError(f"mask protocol {protocol!r}: choose one of {', '.join(MASK_MODES)}")
     if height < 1 or width < 1:
         raise UserError(f"mask size must be positive, got {height}x{width}")
+    if p is None:
+        return wide_mask(protocol, height, width, seed)
     rng = np.random.default_rng([int(seed), height, width, list(PROTOCOLS).index(protocol)])
     s = min(height, width) / 512
     canvas = Image.new("L", (width, height), 0)
@@ -110,6 +125,29 @@ def random_mask(protocol: str, height: int, width: int, seed: int, *,
     return torch.from_numpy((np.asarray(canvas) > 0).astype(np.float32))[None]
 
 
+def wide_mask(mode: str, height: int, width: int, seed: int) -> torch.Tensor:
+    """One coverage-targeted mask [1, H, W] of WIDE mode `mode`: boxes and thick strokes, in
+    turn, until the hole reaches a target drawn within the mode's range (a shape that would pass
+    the range's top is skipped); if 64 shapes fall short, a box of the range's bottom fraction is
+    added, which lands within the range because the bottom is at most half the top."""
+    lo, hi = WIDE[mode]
+    rng = np.random.default_rng([int(seed), height, width, len(PROTOCOLS) + list(WIDE).index(mode)])
+    target = float(rng.uniform(lo, hi))
+    s = min(height, width) / 512
+    canvas = Image.new("L", (width, height), 0)
+    for i in range(64):
+        if _ratio(canvas) >= target:
+            break
+        draw = _box if i % 2 == 0 else _stroke
+        canvas = _try_add(canvas, draw(rng, height, width, WIDE_SHAPES, s), hi)
+    if _ratio(canvas) < lo:
+        side = math.sqrt(lo) * 1.02
+        bw, bh = min(width, math.ceil(side * width)), min(height, math.ceil(side * height))
+        x0, y0 = int(rng.integers(0, width - bw + 1)), int(rng.integers(0, height - bh + 1))
+        ImageDraw.Draw(canvas).rectangle((x0, y0, x0 + bw - 1, y0 + bh - 1), fill=255)
+    return torch.from_numpy((np.asarray(canvas) > 0).astype(np.float32))[None]
+
+
 def random_masks(protocol: str, n: int, height: int, width: int, seed: int) -> torch.Tensor:
     """n masks [n, 1, H, W]; mask i uses seed (seed, i) so subsets stay reproducible."""
     return torch.stack([random_mask(protocol, height, width, seed * 100_003 + i) for i in range(n)])
@@ -118,9 +156,10 @@ def random_masks(protocol: str, n: int, height: int, width: int, seed: int) -> t
 def box_mask(height: int, width: int, x: int, y: int, w: int, h: int) -> torch.Tensor:
     """A rectangular hole [1, H, W] at (x, y) of size w x h, clipped to the image."""
     if w < 1 or h < 1:
-        raise UserError(f"--box {x},{y},{w},{h}: width and height must be >= 1")
+        raise UserError(f"box=({x}, {y}, {w}, {h}): width and height must be >= 1", field="box")
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise UserError(f"--box {x},{y},{w},{h}: lies outside the {width}x{height} image")
+        raise UserError(f"box=({x}, {y}, {w}, {h}): lies outside the {width}x{height} image",
+                        field="box")
     m = torch.zeros(1, height, width)
     m[:, max(0, y): y + h, max(0, x): x + w] = 1
     return m

@@ -35,15 +35,7 @@ def load_npz(
     Images must be uint8 NHWC with 1-4 channels (NHW means one); other dtypes are rejected,
     never rescaled. Archives are read with allow_pickle=False.
     """
-    if not path.is_file():
-        raise UserError(f"npz file not found: {path}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise UserError(f"cannot read {path} as .npz: {exc}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy saved under a .npz name
-        raise UserError(f"cannot read {path} as .npz: it holds a single .npy array, not an archive")
-    with archive:
+    with _open_archive(path) as archive:
         keys = list(archive.files)
         headers = _array_headers(path)
         chosen = _choose_key(path, keys, headers, key, opts.split)
@@ -60,6 +52,14 @@ def load_npz(
         source=f"{label} {path}[{chosen}]",
         identity=source_identity,
     )
+
+
+def read_npz_images(path: Path, key: str | None = None, split: str = "train") -> np.ndarray:
+    """The uint8 [N, H, W, C] image array of an .npz, chosen as load_npz chooses it (NHW -> C=1);
+    for readers that crop the pictures themselves (restoration training)."""
+    with _open_archive(path) as archive:
+        chosen = _choose_key(path, list(archive.files), _array_headers(path), key, split)
+        return _read_images(path, archive, chosen)
 
 
 def _choose_key(
@@ -180,3 +180,16 @@ def _array_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
 
 def _listing(keys: list[str]) -> str:
     return ", ".join(keys) if keys else "(none)"
+
+
+def _open_archive(path: Path) -> np.lib.npyio.NpzFile:
+    """The .npz at `path`, opened without pickle; a missing or foreign file is a UserError."""
+    if not path.is_file():
+        raise UserError(f"npz file not found: {path}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(f"cannot read {path} as .npz: {exc}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy saved under a .npz name
+        raise UserError(f"cannot read {path} as .npz: it holds a single .npy array, not an archive")
+    return archive

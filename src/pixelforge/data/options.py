@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pixelforge.errors import UserError
 
@@ -64,3 +65,13 @@ class LoadOptions:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def side_channels(cfg: Any) -> tuple[int | None, int | None]:
+    """(channels of set A = data.path, of set B = data.path_b) for image-to-image data: the
+    input side of data.direction has model.params.in_channels (unset: as the output), the output
+    side model.channels, so a gray A and a colour B train a 1 -> 3 channel model."""
+    out = cfg.model.channels
+    inp = (getattr(cfg.model, "params", None) or {}).get("in_channels", out)
+    inp = int(inp) if inp is not None else None
+    return (inp, out) if getattr(cfg.data, "direction", "a2b") == "a2b" else (out, inp)

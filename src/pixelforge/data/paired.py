@@ -4,6 +4,7 @@ name, or arrays / other specs matched by row), or one source of side-by-side inp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,13 @@ import torch
 from PIL import Image
 
 from pixelforge.data.dataset import ImageDataset
-from pixelforge.data.decode import _PIL_FILTERS, _crop_resize, _to_channels, _upright
+from pixelforge.data.decode import PIL_FILTERS, crop_resize, to_channels, upright
 from pixelforge.data.file_source import dataset_from_files
 from pixelforge.data.fingerprint import file_stat_identity, files_digest, make_fingerprint
 from pixelforge.data.folder_source import scan_images, split_folder
-from pixelforge.data.options import LoadOptions
+from pixelforge.data.options import LoadOptions, side_channels
 from pixelforge.data.pixels import prepare_array
+from pixelforge.data.shards import is_shard_folder
 from pixelforge.data.spec import load_images, split_npz_key
 from pixelforge.errors import UserError
 
@@ -29,22 +31,26 @@ def _opts(cfg: Any) -> LoadOptions:
 
 
 def load_paired(cfg: Any) -> tuple[ImageDataset, ImageDataset]:
-    """(inputs, targets) of equal length, row i of one the pair of row i of the other."""
+    """(A, B) of equal length, row i of one the pair of row i of the other; each set with its
+    own channels (options.side_channels: a gray A and a colour B stay gray and colour)."""
     d, opts = cfg.data, _opts(cfg)
     if d.path_b is None:
         return load_side_by_side(d.path, opts)
+    ca, cb = side_channels(cfg)
+    opts_a, opts_b = replace(opts, channels=ca), replace(opts, channels=cb)
     a_path, b_path = Path(d.path).expanduser(), Path(d.path_b).expanduser()
-    if a_path.is_dir() and b_path.is_dir():
-        return _matched_folders(a_path, b_path, opts)
-    a = load_images(d.path, **opts.as_dict())
-    b = load_images(d.path_b, **opts.as_dict())
+    shards = is_shard_folder(a_path) or is_shard_folder(b_path)  # row i pairs row i
+    if a_path.is_dir() and b_path.is_dir() and not shards:
+        return _matched_folders(a_path, b_path, opts_a, opts_b)
+    a = load_images(d.path, **opts_a.as_dict())
+    b = load_images(d.path_b, **opts_b.as_dict())
     if len(a) != len(b):
         raise UserError(f"data.path has {len(a)} images but data.path_b has {len(b)}: paired "
                         "sets must match row by row")
     return a, b
 
 
-def _matched_folders(a_root: Path, b_root: Path, opts: LoadOptions
+def _matched_folders(a_root: Path, b_root: Path, opts: LoadOptions, opts_b: LoadOptions
                      ) -> tuple[ImageDataset, ImageDataset]:
     """Files of the two folders paired by relative path without extension (a/1.jpg ~ b/1.png)."""
     bases = split_folder(a_root, opts.split), split_folder(b_root, opts.split)
@@ -63,9 +69,10 @@ def _matched_folders(a_root: Path, b_root: Path, opts: LoadOptions
     if not names:
         raise UserError(f"no images in folder {bases[0]}")
     parts = []
-    for field, base, m in (("data.path", bases[0], maps[0]), ("data.path_b", bases[1], maps[1])):
+    for field, base, m, side in (("data.path", bases[0], maps[0], opts),
+                                 ("data.path_b", bases[1], maps[1], opts_b)):
         paths = [m[n] for n in names]
-        ds = dataset_from_files(paths, [-1] * len(paths), opts, num_classes=0,
+        ds = dataset_from_files(paths, [-1] * len(paths), side, num_classes=0,
                                 source=f"folder {base}",
                                 identity={"kind": "paired-folder", "path": str(base.resolve()),
                                           "files": files_digest(base, paths)})
@@ -115,12 +122,12 @@ def load_side_by_side(spec: str, opts: LoadOptions) -> tuple[ImageDataset, Image
 def _decode_halves(path: Path, opts: LoadOptions) -> tuple[torch.Tensor, torch.Tensor]:
     try:
         with Image.open(path) as img:
-            img = _to_channels(_upright(img), opts.channels)
+            img = to_channels(upright(img), opts.channels)
             w, h = img.size
             halves = [img.crop((0, 0, w // 2, h)), img.crop((w // 2, 0, w // 2 * 2, h))]
             out = []
             for half in halves:
-                half = _crop_resize(half, opts.image_size, _PIL_FILTERS[opts.resize_filter])
+                half = crop_resize(half, opts.image_size, PIL_FILTERS[opts.resize_filter])
                 arr = np.asarray(half).reshape(opts.image_size, opts.image_size, -1)
                 out.append(torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous())
     except (OSError, ValueError) as exc:

@@ -31,6 +31,7 @@ _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I
 
 # what the named data sets hold (size = shorter side); mnist etc. are never downloaded to probe
 NAMED = {"mnist": (1, 28), "fashion-mnist": (1, 28), "cifar10": (3, 32), "celeba": (3, 178)}
+NAMED_COUNT = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "celeba": 162_770}
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,13 @@ class DataProbe:
     size: int
     looked_at: int  # images sampled
     source: str
+    count: int = 0  # images in the set (0: not known without reading it)
 
     def describe(self) -> str:
         colour = "colour" if self.channels == 3 else "grayscale"
         how = f"{self.looked_at} images sampled" if self.looked_at else "from its shape"
-        return f"{self.source}: {colour}, typical size {self.size} px ({how})"
+        many = f"{self.count} images, " if self.count else ""
+        return f"{self.source}: {many}{colour}, typical size {self.size} px ({how})"
 
 
 def probe_data(spec: str, *, split: str = "train", limit: int | None = None) -> DataProbe:
@@ -55,12 +58,15 @@ def probe_data(spec: str, *, split: str = "train", limit: int | None = None) -> 
 
     text = os.fspath(spec).strip()
     if text == "default":
-        return DataProbe(1, 28, 0, "default (embedded MNIST)")
+        return DataProbe(1, 28, 0, "default (embedded MNIST)", 12_000)
     name = canonical_name(text)
     if name is not None and not ("/" in text or os.sep in text or text.startswith((".", "~"))):
         channels, size = NAMED[name]
-        return DataProbe(channels, size, 0, f"data set {name}")
+        return DataProbe(channels, size, 0, f"data set {name}",
+                         NAMED_COUNT[name] if split == "train" else 10_000)
     path, key = split_npz_key(text)
+    if path.is_dir() and (path / "manifest.json").is_file():
+        return _probe_shards(path, limit)
     if path.is_dir():
         return _probe_folder(path, split, limit)
     if path.is_file() and path.suffix.lower() == ".npz":
@@ -92,7 +98,8 @@ def _probe_folder(root: Path, split: str, limit: int | None) -> DataProbe:
             break
     if not sizes:
         raise UserError(f"data.path: none of the sampled files in {base} is a readable image")
-    return DataProbe(3 if colour else 1, int(statistics.median(sizes)), looked, f"folder {base}")
+    return DataProbe(3 if colour else 1, int(statistics.median(sizes)), looked, f"folder {base}",
+                     len(files))
 
 
 def _look_at_file(path: Path) -> tuple[int, bool]:
@@ -125,6 +132,17 @@ def _spread(items: list, n: int) -> list:
     return [items[i] for i in idx]
 
 
+# -- shard folders (pixelforge pack) ------------------------------------------------------------
+
+def _probe_shards(root: Path, limit: int | None) -> DataProbe:
+    """Channels, size and count from the manifest (checked against its shards)."""
+    from pixelforge.data.shards import read_manifest
+
+    m = read_manifest(root)
+    n = len(m.samples) if limit is None else min(limit, len(m.samples))
+    return DataProbe(m.channels, min(m.width, m.height), 0, f"shards {root}", n)
+
+
 # -- .npz archives ------------------------------------------------------------------------------
 
 def _probe_npz(path: Path, key: str | None, split: str, limit: int | None) -> DataProbe:
@@ -143,17 +161,17 @@ def _probe_npz(path: Path, key: str | None, split: str, limit: int | None) -> Da
                 channels = shape[3] if len(shape) == 4 else 1
                 side = min(shape[1], shape[2])
                 if channels < 3:
-                    return DataProbe(1, side, 0, f"npz {path}[{chosen}]")
+                    return DataProbe(1, side, 0, f"npz {path}[{chosen}]", n)
                 per = int(np.prod(shape[1:]))
                 take = max(1, min(n, 256, _NPZ_BYTES // per))
                 raw = fh.read(take * per)
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
         raise UserError(f"data.path: cannot read {path} as .npz: {exc}") from None
     if fortran or len(raw) < take * per:
-        return DataProbe(3, side, 0, f"npz {path}[{chosen}]")  # cannot sample: trust the shape
+        return DataProbe(3, side, 0, f"npz {path}[{chosen}]", n)  # cannot sample: the shape
     images = np.frombuffer(raw, np.uint8).reshape(take, *shape[1:])[..., :3]
     colour = _is_colour(images)
-    return DataProbe(3 if colour else 1, side, take, f"npz {path}[{chosen}]")
+    return DataProbe(3 if colour else 1, side, take, f"npz {path}[{chosen}]", n)
 
 
 def _read_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:

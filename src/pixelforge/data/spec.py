@@ -10,12 +10,14 @@ from pixelforge.data.fingerprint import file_content_digest
 from pixelforge.data.folder_source import load_folder
 from pixelforge.data.npz_source import load_npz
 from pixelforge.data.options import LoadOptions
+from pixelforge.data.shard_source import load_shards
+from pixelforge.data.shards import is_shard_folder
 from pixelforge.data.torchvision_source import NAMES, canonical_name, load_named
 from pixelforge.errors import UserError
 
 DEFAULT_NPZ = Path(__file__).resolve().parent.parent / "assets" / "mnist_12k.npz"
 ACCEPTED_FORMS = (
-    "'default', a folder of images, a .npz file (optionally file.npz:key), "
+    "'default', a folder of images or of shards (pixelforge pack), a .npz file (optionally file.npz:key), "
     f"or a data set name ({', '.join(NAMES)})"
 )
 
@@ -58,6 +60,8 @@ def load_images(
     if path.is_dir():
         if key is not None:
             raise UserError(f"{path} is a folder; the ':key' suffix only applies to .npz files")
+        if is_shard_folder(path):  # written by `pixelforge pack` (data/shards.py)
+            return load_shards(path, opts)
         return load_folder(path, opts)
     if path.is_file():
         if path.suffix.lower() == ".npz":
@@ -86,3 +90,19 @@ def split_npz_key(text: str) -> tuple[Path, str | None]:
 
 def _looks_like_path(text: str) -> bool:
     return "/" in text or os.sep in text or text.startswith((".", "~")) or ".npz" in text.lower()
+
+
+def check_spec(spec: str) -> None:
+    """Fail now (before any start-up work) when a data spec names no existing path and no data
+    set: the checks of load_images that need no loading."""
+    text = spec.strip()
+    if not text:
+        raise UserError(f"data.path is empty; use {ACCEPTED_FORMS}")
+    if text == "default" or (canonical_name(text) is not None and not _looks_like_path(text)):
+        return
+    path, _ = split_npz_key(text)
+    if not path.exists():
+        what = "data path not found" if _looks_like_path(text) else "unknown data spec"
+        raise UserError(f"data.path {text!r}: {what}; use {ACCEPTED_FORMS}")
+    if path.is_file() and path.suffix.lower() != ".npz":
+        raise UserError(f"data.path {text!r} is a file but not a .npz archive; use {ACCEPTED_FORMS}")

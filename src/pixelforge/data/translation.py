@@ -3,7 +3,8 @@ the fly from photos for colourisation) and CycleGAN's two independent sets (clas
 
 - "translation_pairs": {"input", "target"}  (pix2pix; data.direction b2a swaps the two sets)
 - "translation_sets":  {"a", "b"}           (CycleGAN; data.classes / data.classes_b filter)
-- "translation":       the one of the two the model family (cfg.model.name) trains on
+
+Which of the two a model trains on is its kind's declaration (pixelforge/kinds/translation.py).
 
 Colourisation items (translation.pairs gray) are pure functions of (train.seed, index), like the
 "degraded" photos, so the step-addressed sampler keeps resume exact.
@@ -28,8 +29,8 @@ from pixelforge.data.builders import (
     build_unpaired,
 )
 from pixelforge.data.dataset import ImageDataset
-from pixelforge.data.degraded import photo_files
 from pixelforge.data.fingerprint import files_digest
+from pixelforge.data.photos import photo_files
 from pixelforge.errors import UserError
 
 CROPS_PER_PHOTO = 200  # items per photo in one pass over random-crop colourisation data
@@ -63,7 +64,7 @@ class GrayPairs(Dataset):
 
     def __init__(self, files: list[Path], *, size: int, crop: str, seed: int,
                  resize_filter: str = "bicubic", per_photo: int = CROPS_PER_PHOTO) -> None:
-        from pixelforge.data.decode import _PIL_FILTERS
+        from pixelforge.data.decode import PIL_FILTERS
 
         self.photos = []
         for f in files:
@@ -73,7 +74,7 @@ class GrayPairs(Dataset):
             except (OSError, ValueError) as exc:
                 raise UserError(f"data.path: cannot read {f} ({exc})") from None
         self.size, self.crop, self.seed = int(size), crop, int(seed)
-        self.filter = _PIL_FILTERS[resize_filter]
+        self.filter = PIL_FILTERS[resize_filter]
         self.per_photo = per_photo if crop == "random" else 1
         self.num_classes, self.skipped = 0, []
         self.fingerprint = files_digest(files[0].parent, files)[:16]
@@ -154,10 +155,3 @@ def build_translation_sets(cfg: Any, *, download: bool = True) -> UnpairedImages
     a = keep_classes(sets.parts["a"].parts["a"], d.classes, "data.classes")
     b = keep_classes(sets.parts["b"].parts["b"], d.classes_b, "data.classes_b")
     return UnpairedImages(a, b)
-
-
-@DATA_BUILDERS.register("translation")
-def build_translation(cfg: Any, *, download: bool = True) -> NamedImages | GrayPairs | UnpairedImages:
-    """pix2pix pairs or CycleGAN sets, by model family."""
-    kind = "translation_sets" if cfg.model.name == "cyclegan" else "translation_pairs"
-    return DATA_BUILDERS.get(kind)(cfg, download=download)

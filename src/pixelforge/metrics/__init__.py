@@ -18,8 +18,6 @@ from pixelforge.metrics.kinds import EVALUATORS, EvalRequest, register_evaluator
 from pixelforge.metrics.precision_recall import precision_recall
 from pixelforge.metrics.registry import METRICS, MetricInputs, Score, register_metric
 from pixelforge.metrics.report import append_metrics, read_metrics
-from pixelforge.metrics.restoration_eval import evaluate_denoise  # noqa: F401  (registers denoise/upscale/inpaint)
-from pixelforge.metrics.translation_eval import evaluate_translation  # noqa: F401  (registers it)
 
 __all__ = [
     "EVALUATORS", "EvalRequest", "register_evaluator", "METRICS", "ClassAccuracy", "Extractor", "ExtractorSpec", "MetricInputs", "RealStats", "Score",

@@ -14,7 +14,7 @@ from pixelforge.metrics.extractor import Extractor
 from pixelforge.metrics.frechet import feature_stats, frechet_distance
 from pixelforge.metrics.images import float_batches, sample_indices
 from pixelforge.metrics.registry import Score
-from pixelforge.pipelines.sampling import iter_generate
+from pixelforge.pipelines.generate import GeneratePipeline
 
 log = logging.getLogger("pixelforge.metrics")
 
@@ -47,16 +47,18 @@ def stream_features(extractor: Extractor, chunks: Iterable[torch.Tensor], *,
 
 def image_batches(source, n: int, *, seed: int, batch_size: int,
                   labels: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
-    """[b, C, H, W] batches in [-1, 1] of n images from `source`: a Generator network (sampled
-    batch by batch by pipelines.sampling), or any object whose own `generate(n, seed=,
-    batch_size=, labels=)` returns them (benchmarks score real images or resized views so)."""
-    own = getattr(source, "generate", None)
-    if callable(own):
-        kw = {"labels": labels} if labels is not None else {}
-        yield from torch.split(own(n, seed=seed, batch_size=batch_size, **kw), batch_size)
-        return
+    """[b, C, H, W] batches in [-1, 1] of n images from `source`: a generate pipeline or a
+    Generator network (sampled batch by batch by the pipeline's iter_generate), or any object
+    whose own `generate(n, seed=, batch_size=, labels=)` returns them (benchmarks score real
+    images or resized views so)."""
     kw = {"labels": labels} if labels is not None else {}
-    yield from iter_generate(source, n, seed=seed, batch_size=batch_size, **kw)
+    if not isinstance(source, GeneratePipeline) and callable(getattr(source, "generate", None)):
+        yield from torch.split(source.generate(n, seed=seed, batch_size=batch_size, **kw),
+                               batch_size)
+        return
+    if not isinstance(source, GeneratePipeline):  # a generator network
+        source = GeneratePipeline({"generator": source})
+    yield from source.iter_generate(n, seed, batch_size=batch_size, **kw)
 
 
 def untrained_features(generator, extractor: Extractor, *, n: int, seed: int,

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pixelforge.checkpoint import atomic_write_text
+from pixelforge.core.files import atomic_write_text
 from pixelforge.errors import UserError
 from pixelforge.metrics import extractor_training
 from pixelforge.metrics.extractor_training import ROTATIONS, TrainSettings

@@ -1,12 +1,10 @@
 """Evaluation by model kind: `pixelforge eval` looks up the checkpoint's kind here, no duck typing.
 
 An evaluator is `fn(request: EvalRequest) -> dict[str, Any]` returning short-named scores (and
-appending its records to the run's metrics.jsonl). Register one for a new kind with
-
-    @register_evaluator("restoration")
-    def evaluate_restoration(request: EvalRequest) -> dict[str, Any]: ...
-
-where `request.pipeline` is what `pixelforge.load` returned for the checkpoint.
+appending its records to the run's metrics.jsonl), where `request.pipeline` is what
+`pixelforge.load` returned for the checkpoint. A model kind names its evaluator in its
+declaration (pixelforge.kinds: `evaluator="package.module:function"`); EVALUATORS holds them by
+kind, imported on the first lookup (`register_evaluator` adds one by hand).
 """
 
 from __future__ import annotations
@@ -38,7 +36,17 @@ class EvalRequest:
 
 
 Evaluator = Callable[[EvalRequest], dict[str, Any]]
-EVALUATORS: Registry[Evaluator] = Registry("evaluation kind")
+
+
+def _load_evaluators(registry: Registry[Evaluator]) -> None:
+    from pixelforge.kinds import all_kinds, resolve
+
+    for kind in all_kinds():
+        if kind.evaluator is not None:
+            registry.add(kind.name, resolve(kind.evaluator))
+
+
+EVALUATORS: Registry[Evaluator] = Registry("evaluation kind", loader=_load_evaluators)
 
 
 def register_evaluator(kind: str) -> Callable[[Evaluator], Evaluator]:
@@ -59,7 +67,6 @@ def network_of(model: Any) -> Any:
     return getattr(model, "model", model) if hasattr(model, "components") else model
 
 
-@register_evaluator("gan")
 def generative_scores(request: EvalRequest) -> dict[str, Any]:
     """FD/KID/precision-recall (and Inception scores on request) of generated images."""
     from pixelforge.data import load_images
@@ -95,8 +102,6 @@ def autoencoder_scores(model, data: str, run_dir: Path, step: int | None, *, k: 
     return {rec["metric"]: rec["value"] for rec in records}
 
 
-@register_evaluator("vae")
-@register_evaluator("vae-gan")
 def vae_scores(request: EvalRequest) -> dict[str, Any]:
     """The generative scores of samples from the prior, plus likelihood and reconstruction."""
     scores = generative_scores(request)

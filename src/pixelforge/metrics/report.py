@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "metrics.jsonl"
+from pixelforge.rundir import RunDir
+
 log = logging.getLogger("pixelforge.metrics")
 
 # Fields every evaluation record carries (evaluate_generator fills them all).
@@ -50,7 +51,7 @@ def append_metrics(run_dir: str | Path, record: dict[str, Any]) -> Path:
     record = {**record}
     record.setdefault("timestamp", utc_timestamp())
     line = json.dumps(_clean(record), allow_nan=False, default=str) + "\n"
-    path = Path(run_dir) / METRICS_FILE
+    path = RunDir(run_dir).metrics
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -67,7 +68,7 @@ def append_metrics(run_dir: str | Path, record: dict[str, Any]) -> Path:
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """All records of <run_dir>/metrics.jsonl (empty when missing); skips blank lines, and
     skips with a warning naming the line any that is not a JSON object (e.g. hand-edited)."""
-    path = Path(run_dir) / METRICS_FILE
+    path = RunDir(run_dir).metrics
     if not path.is_file():
         return []
     records = []

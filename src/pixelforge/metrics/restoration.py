@@ -104,13 +104,13 @@ def evaluate_restoration(fn, kind: str, clean: list[torch.Tensor], *, spec: str,
     """
     import time
 
-    from pixelforge.data.degrade import item_seed, parse_degradation, restoration_pair
+    from pixelforge.data.degradations import item_seed, parse_degradation, restoration_pair
     from pixelforge.data.masks import random_mask
 
     scale = 1
     if kind != "inpaint":
         d = parse_degradation(spec)
-        scale = int(d.value) if d.kind == "bicubic" else 1
+        scale = int(d.value) if d.kind in ("bicubic", "realistic") else 1
     sums: dict[str, float] = {}
     seconds, pixels = 0.0, 0
     for i, img in enumerate(clean):
@@ -146,7 +146,7 @@ def tune_nlmeans_h(clean: Iterable[torch.Tensor], sigma: float, *, seed: int = 0
     images ([3, H, W] in [-1, 1]) after seeded Gaussian noise, clipped and rounded to 8 bits.
     Returns (best h, {h: mean PSNR})."""
     from pixelforge.baselines.classical import nlmeans
-    from pixelforge.data.degrade import gaussian_noise
+    from pixelforge.data.degradations import gaussian_noise
 
     images = list(clean)
     noisy = [gaussian_noise(img, sigma, seed * 1000 + i) for i, img in enumerate(images)]

@@ -15,14 +15,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from pixelforge.core.formats import is_image_file
 from pixelforge.errors import UserError
-from pixelforge.metrics.kinds import EvalRequest, register_evaluator
+from pixelforge.metrics.kinds import EvalRequest
 from pixelforge.metrics.report import append_metrics
 from pixelforge.metrics.restoration import evaluate_restoration
 
 DEFAULT_SPECS = {"denoise": ["noise:15", "noise:25", "noise:50", "jpeg:30"],
                  "inpaint": ["thin", "medium", "thick"]}
-SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def eval_crops(folder: str | Path, *, n: int | None = None, size: int = 256,
@@ -30,7 +30,7 @@ def eval_crops(folder: str | Path, *, n: int | None = None, size: int = 256,
     """One seeded size x size crop ([3, size, size] in [-1, 1]) per image file, sorted by name;
     images smaller than `size` are used whole. The same (folder, n, size, seed) -> same crops."""
     folder = Path(folder)
-    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in SUFFIXES)[:n] \
+    files = sorted(f for f in folder.iterdir() if is_image_file(f))[:n] \
         if folder.is_dir() else []
     if not files:
         raise UserError(f"{folder}: no image files to evaluate on")
@@ -50,8 +50,8 @@ def eval_crops(folder: str | Path, *, n: int | None = None, size: int = 256,
 def _folder(request: EvalRequest) -> Path:
     base = Path(request.data)
     if not base.is_dir():
-        raise UserError(f"--data {request.data}: restoration eval needs a folder of photos "
-                        "(or one with train/ and test/ inside)")
+        raise UserError(f"data={request.data}: restoration eval needs a folder of photos "
+                        "(or one with train/ and test/ inside)", field="data")
     return base / request.split if (base / request.split).is_dir() else base
 
 
@@ -101,8 +101,8 @@ def restoration_scores_for(request: EvalRequest, kind: str) -> dict[str, Any]:
     scale = int(getattr(pipe, "scale", 1)) if kind == "upscale" else 1
     specs = opts.get("degradations") or DEFAULT_SPECS.get(kind) or [f"bicubic:{scale}"]
     scores: dict[str, Any] = {}
-    from pixelforge.data.degraded import photo_files
     from pixelforge.data.fingerprint import files_digest
+    from pixelforge.data.photos import photo_files
 
     files = photo_files(_folder(request))
     fingerprint = files_digest(files[0].parent, files)[:16]
@@ -133,20 +133,17 @@ def restoration_scores_for(request: EvalRequest, kind: str) -> dict[str, Any]:
     return scores
 
 
-@register_evaluator("denoise")
 def evaluate_denoise(request: EvalRequest) -> dict[str, Any]:
     """PSNR/SSIM at sigma 15/25/50 and JPEG q30, against tuned NL-means on the noise levels."""
     return restoration_scores_for(request, "denoise")
 
 
-@register_evaluator("upscale")
 def evaluate_upscale(request: EvalRequest) -> dict[str, Any]:
     """Y-PSNR/SSIM (scale px border cropped), RGB PSNR and patch FD, against PIL bicubic and
     Lanczos."""
     return restoration_scores_for(request, "upscale")
 
 
-@register_evaluator("inpaint")
 def evaluate_inpaint(request: EvalRequest) -> dict[str, Any]:
     """PSNR in the hole and on the whole image and FD of the hole patches for thin/medium/thick
     masks, against Telea and Navier-Stokes."""

@@ -28,14 +28,14 @@ class PhotoPatches:
 
     def __init__(self, folder: str | Path, per_photo: int = PATCHES_PER_PHOTO,
                  seed: int = PATCH_SEED) -> None:
-        from pixelforge.data.degraded import _read_rgb, photo_files
         from pixelforge.data.fingerprint import files_digest
+        from pixelforge.data.photos import photo_files, read_photo
 
         files = photo_files(folder)
         rng = np.random.default_rng(seed)
         crops = []
         for f in files:
-            a = _read_rgb(f, 3)
+            a = read_photo(f, 3)
             h, w = a.shape[:2]
             for _ in range(per_photo):
                 y, x = int(rng.integers(0, h - PATCH + 1)), int(rng.integers(0, w - PATCH + 1))
@@ -95,7 +95,7 @@ def restored_sets(fn, kind: str, clean: list[torch.Tensor], *, spec: str, seed: 
                   ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor] | None]:
     """(outputs, targets, masks or None) of `fn` on the inputs metrics.restoration's
     evaluate_restoration builds for (kind, spec, seed): the same seeded degradations and masks."""
-    from pixelforge.data.degrade import item_seed, restoration_pair
+    from pixelforge.data.degradations import item_seed, restoration_pair
     from pixelforge.data.masks import random_mask
 
     outs, targets, masks = [], [], []

@@ -5,7 +5,9 @@ Per direction X -> Y: FD and KID of the translated test X against the real test 
 features of an extractor trained on the train split of Y; the same for X untranslated (the
 "do nothing" baseline); L1/PSNR/SSIM against the true partner when the test sets are paired
 (aligned rows, matched file names or A|B images); with both generators, cycle PSNR of
-X -> Y -> X. Protocol in metrics/translation.py; one metrics.jsonl record per score.
+X -> Y -> X. Colourisation runs (pix2pix gray pairs, and the chroma colouriser of kind
+colorize) also get colourfulness against the real photos' and luma exactness
+(metrics/colourfulness.py). Protocol in metrics/translation.py; one metrics.jsonl record per score.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import torch
 
 from pixelforge.core.images import to_gray
 from pixelforge.errors import UserError
-from pixelforge.metrics.kinds import EvalRequest, register_evaluator
+from pixelforge.metrics.colourfulness import colourisation_scores
+from pixelforge.metrics.kinds import EvalRequest
 from pixelforge.metrics.report import append_metrics
 from pixelforge.metrics.translation import cycle_psnr, domain_scores, paired_scores, protocol
 
@@ -27,8 +30,9 @@ OTHER = {"a2b": "b2a", "b2a": "a2b"}
 
 def _run_config(checkpoint: Path) -> dict[str, Any]:
     from pixelforge.checkpoint import read_json
+    from pixelforge.rundir import META_FILE
 
-    meta = checkpoint / "meta.json"
+    meta = checkpoint / META_FILE
     return (read_json(meta).get("config") or {}) if meta.is_file() else {}
 
 
@@ -56,7 +60,8 @@ def load_domains(request: EvalRequest, run_cfg: dict[str, Any], split: str, *,
     if request.data and request.data != "default":
         data["path"] = request.data
     if not data.get("path") or data["path"] == "default":
-        raise UserError("translation eval needs the data: pass --data PATH (set A, or A|B images)")
+        raise UserError("translation eval needs the data: pass data= (set A, or A|B images)",
+                        field="data")
     opts = dict(image_size=image_size, channels=channels, split=split,
                 resize_filter=request.resize_filter)
     if gray_pairs(run_cfg):
@@ -81,7 +86,6 @@ def load_domains(request: EvalRequest, run_cfg: dict[str, Any], split: str, *,
     return load_images(data["path"], **opts), load_images(data["path_b"], **opts), False
 
 
-@register_evaluator("translation")
 def evaluate_translation(request: EvalRequest) -> dict[str, Any]:
     """Scores of each direction (keys like `b2a_fd`, `b2a_l1`, `a2b_cycle_psnr`)."""
     from pixelforge.metrics.extractor import get_extractor
@@ -95,8 +99,9 @@ def evaluate_translation(request: EvalRequest) -> dict[str, Any]:
     size = int((run_cfg.get("model") or {}).get("image_size") or 0)
     if not size:
         raise UserError(f"{request.checkpoint}: the run's model.image_size is unknown "
-                        "(meta.json has no config)")
-    channels = int(net.out_channels)
+                        "(its meta.json has no config)")
+    colourising = gray_pairs(run_cfg)
+    channels = 3 if colourising else int(net.out_channels)  # a chroma colouriser outputs 2
     test_a, test_b, paired = load_domains(request, run_cfg, "test", image_size=size,
                                           channels=channels)
     train_a, train_b, _ = load_domains(request, run_cfg, "train", image_size=size,
@@ -123,6 +128,8 @@ def evaluate_translation(request: EvalRequest) -> dict[str, Any]:
                                                        seed=request.cfg.seed)["fd"]
         if paired:
             values.update({f"{d}_{k}": v for k, v in paired_scores(fake, y[:len(fake)]).items()})
+        if colourising:
+            values.update({f"{d}_{k}": v for k, v in colourisation_scores(x, fake, y).items()})
         if OTHER[d] in directions:
             back = pipe.translate(fake, direction=OTHER[d], precision="fp32")
             values[f"{d}_cycle_psnr"] = cycle_psnr(x, back)

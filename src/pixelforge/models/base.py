@@ -35,16 +35,54 @@ class PixelforgeModule(nn.Module, PyTorchModelHubMixin, library_name="pixelforge
         return super().save_pretrained(save_directory, config=config, **kwargs)
 
     @classmethod
-    def _from_pretrained(cls, *, model_id: str, map_location: str = "cpu", strict: bool = True,
-                         **kwargs):
-        if os.path.isdir(model_id):  # local: strict and quiet
-            model_kwargs = {k: v for k, v in kwargs.items() if k in inspect.signature(cls).parameters}
-            model = cls(**model_kwargs)
-            state = load_file(os.path.join(model_id, "model.safetensors"), device=map_location)
-            model.load_state_dict(state, strict=strict)
-            return model.eval()
-        return super()._from_pretrained(model_id=model_id, map_location=map_location,
-                                        strict=strict, **kwargs)
+    def load_folder(cls, folder: str | Path, config: dict[str, Any], *,
+                    map_location: str = "cpu") -> PixelforgeModule:
+        """Build this network from `config` (the keys its constructor takes) and load
+        `<folder>/model.safetensors` strictly, in eval mode. The one way a network is loaded:
+        `checkpoint.load_component` (which picks the class from config.json) and
+        `from_pretrained` both end here. Every failure (a config the class refuses, missing,
+        truncated or foreign weights, a pickle in their place, weights that do not fit) is a
+        UserError naming the file; nothing is ever unpickled."""
+        folder = Path(folder)
+        config_path, weights = folder / "config.json", folder / "model.safetensors"
+        what = f"{cls.family or cls.__name__} {cls.role}".strip()
+        params = inspect.signature(cls).parameters
+        try:
+            model = cls(**{k: v for k, v in config.items() if k in params})
+        except UserError as exc:
+            raise UserError(f"{config_path}: {exc}") from None
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise UserError(f"{config_path} does not describe a {what}: {exc}") from None
+        if not weights.is_file():
+            raise UserError(f"{weights} is missing")
+        try:
+            state = load_file(str(weights), device=map_location)
+        except Exception as exc:  # SafetensorError, OSError: truncated, garbage or a pickle
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"{weights} is not a readable safetensors file ({reason})") from None
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            lines = str(exc).strip().splitlines()
+            detail = lines[1].strip() if len(lines) > 1 else (lines[0] if lines else "")
+            raise UserError(f"{weights} does not fit the {what} of {config_path} "
+                            f"({detail[:200]})") from None
+        return model.to(map_location).eval()
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, map_location: str = "cpu", **kwargs):
+        """The hub mixin's hook: a local folder, or a hub repo's model.safetensors downloaded
+        beside its config.json, loaded strictly by load_folder (never a pickled
+        pytorch_model.bin, which the mixin would fall back to)."""
+        folder = model_id
+        if not os.path.isdir(model_id):
+            from huggingface_hub import hf_hub_download
+
+            hub = ("revision", "cache_dir", "force_download", "token", "local_files_only")
+            folder = os.path.dirname(hf_hub_download(
+                repo_id=model_id, filename="model.safetensors",
+                **{k: kwargs[k] for k in hub if k in kwargs}))
+        return cls.load_folder(folder, kwargs, map_location=map_location)
 
 
 class Generator(PixelforgeModule):
@@ -116,6 +154,16 @@ class Family:
         allowed = self.options(role)
         return cls(**{k: v for k, v in kwargs.items() if k in allowed})
 
+    def option(self, name: str, params: dict[str, Any]) -> Any:
+        """params[name], else the constructor default of the first network taking `name`."""
+        if name in params:
+            return params[name]
+        for cls in self.networks.values():
+            p = inspect.signature(cls).parameters.get(name)
+            if p is not None and p.default is not inspect.Parameter.empty:
+                return p.default
+        return None
+
     def check_params(self, params: dict[str, Any]) -> None:
         allowed = sorted({o for r in self.networks for o in self.options(r)})
         for key in params:
@@ -124,7 +172,15 @@ class Family:
                                 f"allowed: {', '.join(allowed)}")
 
 
-MODELS: Registry[Family] = Registry("model")
+def _load_families(registry: Registry[Family]) -> None:
+    """Import the modules of every declared kind (pixelforge.kinds): each registers its families."""
+    from pixelforge.kinds import all_kinds, import_all
+
+    for kind in all_kinds():
+        import_all(kind.models)
+
+
+MODELS: Registry[Family] = Registry("model", loader=_load_families)
 
 
 def register_family(name: str, kind: str, **networks: type[PixelforgeModule]) -> Family:

@@ -24,14 +24,13 @@ class PerfSettings:
     gemm_paths: run small-map 4x4 stride-2 and kernel-sized (transposed) convolutions as matrix
     products on CPU (pixelforge.nn.gemm). gemm_max_area / gemm_wgrad_max_area: per compute dtype,
     the small-side pixel count up to which the whole layer / at least its weight gradient takes
-    that route (measured on 2 AMX cores, docs/benchmarks.md). tune_allocator: whether training
-    set-up calls tune_cpu_allocator() on CPU.
+    that route (measured on 2 AMX cores, docs/benchmarks.md). Whether the allocator is tuned is
+    not a switch here: the CLI's --tune-allocator and train(tune_allocator=...) say it.
     """
 
     gemm_paths: bool = True
     gemm_max_area: dict[torch.dtype, int] = field(default_factory=_gemm_max_area)
     gemm_wgrad_max_area: dict[torch.dtype, int] = field(default_factory=_gemm_wgrad_max_area)
-    tune_allocator: bool = True
 
     def reset(self) -> None:
         """Back to the measured defaults (for tests and A/B benchmarks)."""

@@ -13,8 +13,6 @@ from pixelforge.pipelines.base import register_pipeline
 from pixelforge.pipelines.generate import GeneratePipeline
 from pixelforge.pipelines.sampling import inference, map_batches
 
-CODE_KEYS = ("mu", "logvar", "z")
-
 
 def require_autoencoder(model) -> None:
     """UserError unless the model has an encoder and a decoder (a VAE-family checkpoint)."""
@@ -78,7 +76,7 @@ def interpolate_images(model, a: torch.Tensor, b: torch.Tensor, frames: int = 48
                        labels: tuple[int, int] | None = None) -> torch.Tensor:
     """Walk linearly between the posterior means of images a, b ([C, H, W]): [T, C, H, W]."""
     if frames < 2:
-        raise UserError(f"--frames must be at least 2 (got {frames})")
+        raise UserError(f"frames={frames}: must be at least 2", field="frames")
     y = torch.tensor(labels) if labels is not None else None
     mu, _ = encode_images(model, torch.stack([a, b]), y)  # [2, Z]
     t = torch.linspace(0, 1, frames)[:, None]  # [T, 1]
@@ -109,7 +107,7 @@ def save_codes(path: str | Path, mu: torch.Tensor, logvar: torch.Tensor, labels:
     """Write codes as .npz: mu, logvar (float32 [N, Z]), z (= mu), labels (int64 [N]) and meta."""
     path = Path(path)
     if path.suffix != ".npz":
-        raise UserError(f"--out {path}: codes are written as .npz")
+        raise UserError(f"path={str(path)!r}: codes are written as .npz", field="path")
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, mu=mu.numpy(), logvar=logvar.numpy(), z=mu.numpy(), labels=labels.numpy(),
              **{k: np.array(v) for k, v in meta.items()})
@@ -163,13 +161,28 @@ class AutoencodePipeline(GeneratePipeline):
         super().__init__(components, index=index)
         require_autoencoder(self.model)
 
-    def encode(self, images: torch.Tensor, labels: torch.Tensor | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        return encode_images(self.model, images, labels)
+    def encode(self, images: torch.Tensor, labels: torch.Tensor | None = None, *,
+               batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images [N, C, H, W] in [-1, 1] -> posterior (mu, logvar), each [N, latent_dim]."""
+        return encode_images(self.model, images, labels, batch_size)
 
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return decode_latents(self.model, z, labels)
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, *,
+               batch_size: int = 256) -> torch.Tensor:
+        """Latents [N, latent_dim] -> images [N, C, H, W] in [-1, 1]; labels are dropped for
+        unconditional models."""
+        return decode_latents(self.model, z, labels if self.num_classes else None, batch_size)
 
-    def reconstruct(self, images: torch.Tensor, labels: torch.Tensor | None = None
-                    ) -> torch.Tensor:
-        return reconstruct(self.model, images, labels)
+    def reconstruct(self, images: torch.Tensor, labels: torch.Tensor | None = None, *,
+                    batch_size: int = 256) -> torch.Tensor:
+        """Each image decoded from its posterior mean: [N, C, H, W] -> [N, C, H, W]."""
+        return reconstruct(self.model, images, labels, batch_size)
+
+    def interpolate_images(self, a: torch.Tensor, b: torch.Tensor, frames: int = 48,
+                           labels: tuple[int, int] | None = None) -> torch.Tensor:
+        """A walk [frames, C, H, W] between two images' ([C, H, W]) posterior means (a
+        conditional model switches from labels[0] to labels[1] half way)."""
+        return interpolate_images(self.model, a, b, frames, labels=labels)
+
+    def load_image(self, path: str | Path) -> torch.Tensor:
+        """An image file prepared like the training data: float [C, S, S] in [-1, 1]."""
+        return load_image_file(path, self.image_size, self.channels)

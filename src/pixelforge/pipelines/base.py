@@ -16,7 +16,7 @@ import torch
 
 from pixelforge.checkpoint import INDEX_FILE, load_component, read_index, resolve_checkpoint
 from pixelforge.errors import UserError
-from pixelforge.models.base import PixelforgeModule
+from pixelforge.models.base import MODELS, PixelforgeModule
 from pixelforge.registry import Registry
 
 
@@ -24,7 +24,7 @@ class Pipeline:
     """Networks of one checkpoint by component name, plus the verbs of one kind of model."""
 
     name: ClassVar[str] = ""
-    main_component: ClassVar[str] = ""  # the network attributes are forwarded to
+    main_component: ClassVar[str] = ""  # the network `model` returns
     required: ClassVar[tuple[str, ...]] = ()  # components that must be present
 
     def __init__(self, components: dict[str, PixelforgeModule], *,
@@ -59,18 +59,41 @@ class Pipeline:
             net.to(device)
         return self
 
-    def __getattr__(self, attr: str) -> Any:
-        # attributes of the main network (image_size, channels, latent_dim, family, encode, ...)
-        if attr.startswith("__") or attr in ("components", "index"):
-            raise AttributeError(attr)
-        return getattr(self.model, attr)
+    @property
+    def family(self) -> str:
+        """The model family (registry name) of the checkpoint, e.g. "dcgan"."""
+        return str(self.index.get("model") or self.model.family)
+
+    @property
+    def kind(self) -> str:
+        """The model kind of the checkpoint ("gan", "vae", "upscale", ...)."""
+        if isinstance(self.index.get("kind"), str):
+            return self.index["kind"]
+        return MODELS.get(self.family).kind if self.family in MODELS else ""
+
+    def export_onnx(self, path: str | Path, *, component: str | None = None,
+                    **options: Any) -> Path:
+        """Write the main network (or `component`) as an ONNX file; see export.export_onnx."""
+        from pixelforge.pipelines.export import export_onnx
+
+        net = self.component(component) if component is not None else self.model
+        return export_onnx(net, path, **options)
 
     def __repr__(self) -> str:
         nets = ", ".join(f"{k}={type(v).__name__}" for k, v in self.components.items())
         return f"{type(self).__name__}({nets})"
 
 
-PIPELINES: Registry[type[Pipeline]] = Registry("pipeline")
+def _load_pipelines(registry: Registry[type[Pipeline]]) -> None:
+    """The pipeline every model kind declares (pixelforge.kinds), under the name it declares."""
+    from pixelforge.kinds import all_kinds, resolve
+
+    for kind in all_kinds():
+        if kind.pipeline and kind.pipeline_class is not None:
+            registry.add(kind.pipeline, resolve(kind.pipeline_class))
+
+
+PIPELINES: Registry[type[Pipeline]] = Registry("pipeline", loader=_load_pipelines)
 
 
 def register_pipeline(name: str) -> Callable[[type[Pipeline]], type[Pipeline]]:

@@ -18,10 +18,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from pixelforge.checkpoint import atomic_write_bytes
+from pixelforge.core.files import atomic_write_bytes
 from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule
-from pixelforge.pipelines.base import Pipeline
 
 # the TorchScript exporter (no onnxscript dependency) covers opsets 7..20; bilinear Resize and the
 # ops our generators use are exact from 13 on; self-attention (scaled_dot_product_attention) needs 14
@@ -102,7 +101,7 @@ def _image_graph(net: PixelforgeModule, batch_size: int, image_size: int):
     return net, args, inputs, axes, meta
 
 
-def export_onnx(network: PixelforgeModule | Pipeline, path: str | Path, *, batch_size: int = 1,
+def export_onnx(network: PixelforgeModule, path: str | Path, *, batch_size: int = 1,
                 opset: int = 17, truncation: float | None = None, image_size: int = 64) -> Path:
     """Write `network` (eval mode, fp32, CPU) as an ONNX graph; the caller's module is untouched.
 
@@ -110,11 +109,13 @@ def export_onnx(network: PixelforgeModule | Pipeline, path: str | Path, *, batch
     output images float32 [N, C, H, W]; truncation psi in (0, 1] is baked into the graph. An
     image-to-image network: inputs image [N, C, H, W] (and mask [N, 1, H, W] for inpainters),
     output images; H and W are dynamic (multiples of the network's stride), traced at
-    image_size. A pipeline exports its main network. batch_size only sets the traced batch.
-    The file is written atomically."""
+    image_size. batch_size only sets the traced batch. The file is written atomically.
+    A pipeline (`pixelforge.load(run)`) exports through its own `export_onnx` method: its main
+    network, or the component named."""
+    if not isinstance(network, nn.Module) and callable(getattr(network, "export_onnx", None)):
+        return network.export_onnx(path, batch_size=batch_size, opset=opset,
+                                   truncation=truncation, image_size=image_size)
     onnx = _require_onnx()
-    if isinstance(network, Pipeline):
-        network = network.model
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(f"opset {opset} is not supported: use {MIN_OPSET}..{MAX_OPSET}")
     if batch_size < 1:

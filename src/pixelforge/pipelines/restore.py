@@ -9,41 +9,57 @@ in the package (pixelforge/assets/models/<name>/).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from pixelforge.core.precision import Precision
 from pixelforge.errors import UserError
 from pixelforge.pipelines.base import Pipeline, register_pipeline
+from pixelforge.pipelines.budget import cached_bytes_per_pixel, choose_tile
+from pixelforge.pipelines.sampling import inference
 from pixelforge.pipelines.tiled import tiled_apply
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
 SHIPPED = {"denoise": "denoise-blind", "upscale-2": "upscale-x2", "upscale-4": "upscale-x4",
            "inpaint": "inpaint"}
+# every model a pixelforge version may ship, name -> kind: the defaults above plus the ones only
+# chosen by name (`pixelforge upscale --model upscale-x4-photo`); a name ships when its folder
+# holds a model_index.json (upscale-x4-photo: once its weights are trained, issue 20)
+SHIPPED_MODELS = {**{name: key.partition("-")[0] for key, name in SHIPPED.items()},
+                  "upscale-x4-photo": "upscale"}
 INPAINT_MAX_SIDE = 768  # larger images: inpaint a crop around the mask and paste it back
 INPAINT_MARGIN = 64  # context (px) kept around the mask's bounding box, at least
 
 
 class RestorePipeline(Pipeline):
-    """Shared plumbing: precision, eval mode, one network applied with autocast."""
+    """Shared plumbing: one network applied with autocast under `sampling.inference`."""
 
-    def _caller(self, fn, precision: str):
-        """fn wrapped to run on the network's device under the resolved precision, no grad."""
+    @contextlib.contextmanager
+    def _calling(self, precision: str) -> Iterator[Callable[..., torch.Tensor]]:
+        """The main network wrapped to take CPU tensors on its device under the resolved
+        precision (eval mode, no grad); the network's training mode is restored afterwards."""
         net = self.model
-        net.eval()
-        device = next(net.parameters()).device
-        prec = Precision.resolve(precision, "auto", device)
-        if prec.channels_last:
-            net.to(memory_format=torch.channels_last)
+        with inference(net, precision) as (device, prec):
+            def call(t: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+                t = t.to(device, memory_format=prec.memory_format)
+                with prec.autocast(device):
+                    return net(t, *(r.to(device) for r in rest)).float()
 
-        def call(t: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
-            t = t.to(device, memory_format=prec.memory_format)
-            with torch.no_grad(), prec.autocast(device):
-                return fn(t, *(r.to(device) for r in rest)).float()
+            yield call
 
-        return call
+    def _auto_tile(self, call: Callable[..., torch.Tensor], x: torch.Tensor, tile: int | None,
+                   pad: int, precision: str, max_memory: float | int | str | None) -> int:
+        """`tile` as given; None: 0 (whole) when x fits the memory budget, else a tile that does."""
+        if tile is not None:
+            return tile
+        per_px = cached_bytes_per_pixel(self, precision, call)
+        h, w = x.shape[-2:]
+        return choose_tile(h, w, bytes_per_px=per_px * x.shape[0],
+                           scale=int(getattr(self.model, "scale", 1)), pad=pad,
+                           max_memory=max_memory)
 
 
 @register_pipeline("denoise")
@@ -52,11 +68,14 @@ class DenoisePipeline(RestorePipeline):
 
     main_component = "denoiser"
 
-    def denoise(self, x: torch.Tensor, *, tile: int = 0, tile_pad: int = 16,
-                precision: str = "auto") -> torch.Tensor:
-        """[N, 3, H, W] noisy -> [N, 3, H, W] denoised, clamped to [-1, 1]."""
-        call = self._caller(self.model, precision)
-        return tiled_apply(call, x, scale=1, tile=tile, pad=tile_pad).clamp_(-1, 1)
+    def denoise(self, x: torch.Tensor, *, tile: int | None = None, tile_pad: int = 16,
+                precision: str = "auto", max_memory: float | int | str | None = None,
+                ) -> torch.Tensor:
+        """[N, 3, H, W] noisy -> [N, 3, H, W] denoised, clamped to [-1, 1]. tile None: tiled only
+        when the whole picture would not fit `max_memory` (pipelines/budget.py); 0: never."""
+        with self._calling(precision) as call:
+            tile = self._auto_tile(call, x, tile, tile_pad, precision, max_memory)
+            return tiled_apply(call, x, scale=1, tile=tile, pad=tile_pad).clamp_(-1, 1)
 
     __call__ = denoise
 
@@ -71,11 +90,14 @@ class UpscalePipeline(RestorePipeline):
     def scale(self) -> int:
         return int(self.model.scale)
 
-    def upscale(self, x: torch.Tensor, *, tile: int = 0, tile_pad: int = 16,
-                precision: str = "auto") -> torch.Tensor:
-        """[N, 3, h, w] -> [N, 3, scale*h, scale*w], clamped to [-1, 1]; tiles bound the memory."""
-        call = self._caller(self.model, precision)
-        out = tiled_apply(call, x, scale=self.scale, tile=tile, pad=tile_pad)
+    def upscale(self, x: torch.Tensor, *, tile: int | None = None, tile_pad: int = 16,
+                precision: str = "auto", max_memory: float | int | str | None = None,
+                ) -> torch.Tensor:
+        """[N, 3, h, w] -> [N, 3, scale*h, scale*w], clamped to [-1, 1]; tiles bound the memory
+        (tile None: picked from `max_memory`, pipelines/budget.py; 0: the whole picture at once)."""
+        with self._calling(precision) as call:
+            tile = self._auto_tile(call, x, tile, tile_pad, precision, max_memory)
+            out = tiled_apply(call, x, scale=self.scale, tile=tile, pad=tile_pad)
         return out.clamp_(-1, 1)
 
     def upscale_alpha(self, alpha: torch.Tensor) -> torch.Tensor:
@@ -124,21 +146,29 @@ class InpaintPipeline(RestorePipeline):
             raise UserError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is "
                             f"{x.shape[-1]}x{x.shape[-2]}")
         mask = (mask > 0.5).float()
-        call = self._caller(self.model, precision)
         out = x.clone().float()
-        for i in range(x.shape[0]):
-            box = mask_crop_box(mask[i], max_side)
-            y0, y1, x0, x1 = box or (0, x.shape[-2], 0, x.shape[-1])
-            xi, mi = x[i:i + 1, :, y0:y1, x0:x1], mask[i:i + 1, :, y0:y1, x0:x1]
-            filled = call(xi, mi).cpu().clamp_(-1, 1)
-            out[i:i + 1, :, y0:y1, x0:x1] = xi * (1 - mi) + filled * mi
+        with self._calling(precision) as call:
+            for i in range(x.shape[0]):
+                box = mask_crop_box(mask[i], max_side)
+                y0, y1, x0, x1 = box or (0, x.shape[-2], 0, x.shape[-1])
+                xi, mi = x[i:i + 1, :, y0:y1, x0:x1], mask[i:i + 1, :, y0:y1, x0:x1]
+                filled = call(xi, mi).cpu().clamp_(-1, 1)
+                out[i:i + 1, :, y0:y1, x0:x1] = xi * (1 - mi) + filled * mi
         return out
 
     __call__ = inpaint
 
 
-PIPELINE_OF_KIND = {"denoise": DenoisePipeline, "upscale": UpscalePipeline,
-                    "inpaint": InpaintPipeline}
+def pipeline_of_kind(kind: str) -> type[RestorePipeline]:
+    """The restoration pipeline class model kind `kind` declares (pixelforge.kinds)."""
+    from pixelforge.kinds import kind_of
+    from pixelforge.pipelines.base import PIPELINES
+
+    declared = kind_of(kind).pipeline
+    cls = PIPELINES.get(declared) if declared else None
+    if cls is None or not issubclass(cls, RestorePipeline):
+        raise UserError(f"models of kind {kind!r} do not restore images")
+    return cls
 
 
 def shipped_path(kind: str, scale: int | None = None) -> Path:
@@ -149,17 +179,39 @@ def shipped_path(kind: str, scale: int | None = None) -> Path:
     return SHIPPED_DIR / name
 
 
+def shipped_models(kind: str | None = None) -> dict[str, Path]:
+    """The shipped models installed in this pixelforge (of `kind`, if given), name -> folder."""
+    return {name: SHIPPED_DIR / name for name, k in SHIPPED_MODELS.items()
+            if (kind is None or k == kind) and (SHIPPED_DIR / name / "model_index.json").is_file()}
+
+
+def shipped_model(kind: str, name: str) -> Path:
+    """The folder of the shipped `kind` model called `name` (UserError naming the shipped ones
+    if it is not one, or not shipped in this version)."""
+    have = ", ".join(shipped_models(kind)) or "none"
+    if SHIPPED_MODELS.get(name) == kind and name not in shipped_models(kind):
+        raise UserError(f"model={name}: not shipped in this version of pixelforge (shipped "
+                        f"{kind} models: {have})", field="model")
+    if name not in shipped_models(kind):
+        raise UserError(f"model={name}: no such run or checkpoint folder, nor a shipped {kind} "
+                        f"model ({have})", field="model")
+    return SHIPPED_DIR / name
+
+
 def load_restorer(kind: str, model: str | Path | None = None, *,
                   scale: int | None = None) -> RestorePipeline:
-    """The `kind` pipeline from a run/checkpoint folder, or the shipped model when model is None."""
+    """The `kind` pipeline from a run/checkpoint folder or a shipped model's name (e.g.
+    "upscale-x4-photo"), or the shipped default of the kind (and scale) when model is None."""
     from pixelforge.pipelines.base import load_pipeline as load
 
-    cls = PIPELINE_OF_KIND[kind]
+    cls = pipeline_of_kind(kind)
+    if model is not None and not Path(model).exists() and "/" not in str(model):
+        model = shipped_model(kind, str(model))
     if model is None:
         path = shipped_path(kind, scale)
         if not (path / "model_index.json").is_file():
             raise UserError(f"no shipped {kind} model is installed in this pixelforge "
-                            f"({path.name}); train one and pass --model RUN")
+                            f"({path.name}); train one and pass model=RUN", field="model")
         model = path
     loaded = load(model)
     if isinstance(loaded, cls):
@@ -173,5 +225,5 @@ def load_restorer(kind: str, model: str | Path | None = None, *,
         found = getattr(loaded, "name", None) or type(loaded).__name__
         raise UserError(f"{model} holds a {found!r} model, not a {kind} model")
     if kind == "upscale" and scale is not None and pipe.scale != scale:
-        raise UserError(f"--scale {scale}: {model} upscales x{pipe.scale} only")
+        raise UserError(f"scale={scale}: {model} upscales x{pipe.scale} only", field="scale")
     return pipe

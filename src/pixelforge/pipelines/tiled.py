@@ -23,11 +23,11 @@ def tile_spans(length: int, tile: int) -> list[tuple[int, int]]:
 
 def check_tiling(tile: int, pad: int) -> None:
     if tile < 0:
-        raise UserError(f"--tile must be >= 0 (0 = no tiling), got {tile}")
+        raise UserError(f"tile={tile}: must be >= 0 (0 = no tiling)", field="tile")
     if pad < 0:
-        raise UserError(f"--tile-pad must be >= 0, got {pad}")
+        raise UserError(f"tile_pad={pad}: must be >= 0", field="tile_pad")
     if tile and tile < 8:
-        raise UserError(f"--tile {tile} is too small; use 0 (off) or at least 8 px")
+        raise UserError(f"tile={tile}: too small; use 0 (off) or at least 8 px", field="tile")
 
 
 @torch.no_grad()

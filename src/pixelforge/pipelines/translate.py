@@ -14,17 +14,18 @@ trained for; a bare `generator` is accepted too); `direction` "a2b" or "b2a" pic
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pixelforge.core.images import LUMA, to_gray  # noqa: F401  (re-exported)
-from pixelforge.core.precision import Precision
 from pixelforge.errors import UserError
 from pixelforge.pipelines.base import Pipeline, register_pipeline
+from pixelforge.pipelines.budget import cached_bytes_per_pixel, choose_tile
+from pixelforge.pipelines.sampling import inference
 from pixelforge.pipelines.tiled import tiled_apply
 
 DIRECTIONS = ("a2b", "b2a")
@@ -35,7 +36,7 @@ DEFAULT_TILE_PAD = 32
 def component_of(direction: str) -> str:
     """'a2b' -> 'generator_ab'."""
     if direction not in DIRECTIONS:
-        raise UserError(f"--direction {direction!r}: choose a2b or b2a")
+        raise UserError(f"direction={direction!r}: choose a2b or b2a", field="direction")
     return f"generator_{direction[0]}{direction[2]}"
 
 
@@ -127,25 +128,23 @@ class TranslatePipeline(Pipeline):
             return self.components["generator"]
         raise UserError("this checkpoint translates both ways: pass direction a2b or b2a")
 
-    def translate(self, x: torch.Tensor, *, direction: str | None = None, tile: int = 0,
-                  tile_pad: int = DEFAULT_TILE_PAD, precision: str = "auto",
-                  noise: bool = False, seed: int | None = 0,
-                  batch_size: int = 8) -> torch.Tensor:
+    def translate(self, x: torch.Tensor, *, direction: str | None = None,
+                  tile: int | None = None, tile_pad: int = DEFAULT_TILE_PAD,
+                  precision: str = "auto", noise: bool = False, seed: int | None = 0,
+                  batch_size: int = 8, max_memory: float | int | str | None = None,
+                  ) -> torch.Tensor:
         """x [N, C, H, W] in [-1, 1] (C = 1 or 3, any H and W) -> [N, C', H, W] in [-1, 1].
 
         C' is the generator's output channels; gray and RGB inputs are matched to its input.
-        noise=True keeps dropout active (pix2pix's test-time noise), seeded by `seed`."""
+        noise=True keeps dropout active (pix2pix's test-time noise), seeded by `seed`. tile None:
+        the whole picture unless it would not fit `max_memory` (pipelines/budget.py; tiles then
+        approximate the whole-picture result, with a warning); 0: always whole."""
         if x.ndim != 4 or x.shape[1] not in (1, 3):
             raise UserError(f"translate takes [N, 1 or 3, H, W] images, got {tuple(x.shape)}")
         net = self.generator(direction)
         stride = int(getattr(net, "stride", 1))
         min_size = int(getattr(net, "min_size", stride))
         x = match_channels(x.float(), int(net.in_channels))
-        device = next(net.parameters()).device
-        prec = Precision.resolve(precision, "auto", device)
-        net.eval()
-        if prec.channels_last:
-            net.to(memory_format=torch.channels_last)
 
         def call(t: torch.Tensor) -> torch.Tensor:  # any [n, C, h, w] -> [n, C', h, w]
             padded, (y0, y1, x0, x1) = pad_to_multiple(t, stride, min_size)
@@ -155,39 +154,28 @@ class TranslatePipeline(Pipeline):
             return out.float()[..., y0:y1, x0:x1]
 
         outs = []
-        noisy = dropout_noise(net, seed) if noise else contextlib.nullcontext()
-        with torch.no_grad(), noisy:
+        with inference(net, precision) as (device, prec), \
+                (dropout_noise(net, seed) if noise else contextlib.nullcontext()):
+            if tile is None:
+                tile = self._auto_tile(call, x[:batch_size], direction, tile_pad, precision,
+                                       max_memory)
             for i in range(0, len(x), batch_size):
                 outs.append(tiled_apply(call, x[i:i + batch_size], tile=tile, pad=tile_pad,
                                         out_channels=int(net.out_channels)))
         return torch.cat(outs).clamp_(-1, 1)
 
+    def _auto_tile(self, call, x: torch.Tensor, direction: str | None, pad: int, precision: str,
+                   max_memory: float | int | str | None) -> int:
+        """0 when x fits the memory budget, else a tile that does (and a warning: tiles differ)."""
+        per_px = cached_bytes_per_pixel(self, f"{direction}:{precision}", call, x.shape[1])
+        h, w = x.shape[-2:]
+        tile = choose_tile(h, w, bytes_per_px=per_px * x.shape[0], pad=pad, max_memory=max_memory)
+        if tile and (h > tile or w > tile):
+            logging.getLogger("pixelforge").warning(
+                "translate: a %dx%d picture does not fit the memory budget whole; running it in "
+                "%d px tiles, which approximate the whole-picture result (a larger memory "
+                "budget, or tile 0, avoids it)", w, h, tile)
+        return tile
+
     __call__ = translate
 
-
-def translate_files(pipe: TranslatePipeline, items: list[str], out_dir: str | Path, *,
-                    direction: str | None = None, fmt: str | None = None, overwrite: bool = False,
-                    **options) -> list[Path]:
-    """Translate image files (files, folders, globs) into out_dir, one file per input.
-
-    Each output keeps its input's size, alpha channel (passed through unchanged) and bit depth
-    (16-bit PNG/TIFF stay 16-bit); it is gray when the generator outputs one channel, else RGB.
-    Every output path is checked before any work starts."""
-    from pixelforge.pipelines.restore_io import (
-        collect_inputs,
-        plan_outputs,
-        read_image,
-        write_result,
-    )
-
-    net = pipe.generator(direction)  # fail on a bad direction before reading any file
-    gray_out = int(net.out_channels) == 1
-    inputs = collect_inputs(items)
-    outs = plan_outputs(inputs, out_dir, fmt, overwrite=overwrite)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    done = []
-    for src, dst in zip(inputs, outs, strict=True):
-        img = read_image(src)
-        y = pipe.translate(img.rgb, direction=direction, **options)  # [1, C', H, W]
-        done.append(write_result(dst, y, img.alpha, gray=gray_out, bits=img.bits))
-    return done

@@ -17,16 +17,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixelforge.errors import UserError
+from pixelforge.rundir import RunDir
 from pixelforge.runs import contained
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 KEY_RE = re.compile(r"[a-z_]+(\.[a-z0-9_]+)+")
 FORBIDDEN_KEYS = ("data.path",)  # the data set is chosen on the page, inside allowed folders
 STUDIO_LOG = "studio_train.log"
+USER_STOP = "stopped by user"  # what the log and the page say after the page's Stop
+AUTO_NAME_RE = re.compile(r"studio-\d{8}-\d{6}-[0-9a-f]{4}")
+
+
+def fresh_run_name(runs_root: Path) -> str:
+    """'studio-YYYYmmdd-HHMMSS-xxxx' (now, 4 random hex digits: two pages opened in the same
+    second differ) that names no folder in `runs_root` yet."""
+    import secrets
+
+    while True:
+        name = f"{time.strftime('studio-%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        if not (runs_root / name).exists():
+            return name
 
 
 def recipes(config_dir: Path | None) -> dict[str, str]:
-    """Recipe name (path under configs/, without .yaml) -> what it is for (its leading comment)."""
+    """Recipe name (path under `config_dir`, without .yaml) -> what it is for (its leading
+    comment). The studio's default folder is the shipped recipes (pixelforge.configs)."""
     if config_dir is None or not config_dir.is_dir():
         return {}
     out = {}
@@ -65,6 +80,21 @@ def parse_overrides(text: str) -> list[str]:
     return out
 
 
+def check_config(base: Path | None, args: list[str]) -> None:
+    """Validate the recipe (or a resumed run's config.yaml) plus the page's `--key=value`
+    arguments with the config checks `pixelforge train` starts with, so a bad value
+    (train.lr_g=abc) is refused on the page in one line naming the field, before any trainer
+    process starts."""
+    from pixelforge.config import build_config, load_yaml, parse_override_value
+
+    tree = load_yaml(base) if base is not None else {}
+    overrides = {}
+    for arg in args:
+        key, value = arg.removeprefix("--").split("=", 1)
+        overrides[key] = parse_override_value(value)
+    build_config(tree, overrides, source="recipe + overrides")
+
+
 def _default_sigint() -> None:
     """In the child: Ctrl-C raises KeyboardInterrupt even when the studio itself was started
     with SIGINT ignored (a background job), so Stop always saves the run."""
@@ -80,6 +110,7 @@ class TrainJob:
     command: list[str]
     proc: subprocess.Popen
     started: float = field(default_factory=time.time)
+    stopped_by_user: bool = False
 
     @property
     def running(self) -> bool:
@@ -91,20 +122,29 @@ class TrainJob:
             return f"training ({time.time() - self.started:.0f} s)"
         if code == 0:
             return "finished"
-        if code == 130:
-            return "stopped (resumable)"
+        if code in (130, 138, 143):  # Ctrl-C, SIGUSR1, SIGTERM: checkpoint saved
+            return f"{USER_STOP} (resumable)" if self.stopped_by_user else "stopped (resumable)"
         return f"failed (exit code {code}); see {STUDIO_LOG} in the run folder"
 
     def stop(self) -> None:
-        """Ctrl-C for the run: it saves a checkpoint and exits, resumable later."""
+        """Ctrl-C for the run: it saves a checkpoint and exits, resumable later. The log says
+        the user stopped it (the trainer itself only sees a Ctrl-C)."""
         if self.running:
+            self.stopped_by_user = True
+            with open(self.run_dir / STUDIO_LOG, "a") as log:
+                log.write(f"{USER_STOP} ({time.strftime('%Y-%m-%d %H:%M:%S')}): saving a "
+                          "checkpoint, resumable\n")
             self.proc.send_signal(signal.SIGINT)
 
     def output(self, lines: int = 20) -> str:
         path = self.run_dir / STUDIO_LOG
         if not path.is_file():
             return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+        if self.stopped_by_user:  # the trainer reports the Ctrl-C the Stop button sent
+            text = [USER_STOP + line.removeprefix("error: interrupted")
+                    if line.startswith("error: interrupted") else line for line in text]
+        return "\n".join(text)
 
 
 class JobManager:
@@ -153,21 +193,24 @@ class JobManager:
                    "--quiet"]
             if resume:
                 cmd.append("--resume")
-            elif (run_dir / "checkpoints").is_dir():
+            elif RunDir(run_dir).holds_run():
                 raise UserError(f"run {name!r} exists; tick 'resume' or choose another name")
-            if recipe and not resume:
-                recipe_path = contained(self.config_dir, f"{recipe}.yaml") if self.config_dir \
-                    else None
-                if recipe_path is None or not recipe_path.is_file():
+            continuing = resume and RunDir(run_dir).config.is_file()  # else a first start
+            base = RunDir(run_dir).config if continuing else None
+            if recipe and not continuing:
+                base = contained(self.config_dir, f"{recipe}.yaml") if self.config_dir else None
+                if base is None or not base.is_file():
                     raise UserError(f"unknown recipe {recipe!r}")
-                cmd += ["--config", str(recipe_path)]
-            if not resume:
+                cmd += ["--config", str(base)]
+            if not continuing:
                 cmd += ["--data", self.resolve_data(data)]
             if steps:
                 cmd += ["--steps", str(int(steps))]
+            args = parse_overrides(overrides)
             if minutes:
-                cmd.append(f"--train.time_budget={float(minutes)}")
-            cmd += parse_overrides(overrides)
+                args.insert(0, f"--train.time_budget={float(minutes)}")
+            check_config(base, ([f"--train.steps={int(steps)}"] if steps else []) + args)
+            cmd += args
             run_dir.mkdir(parents=True, exist_ok=True)
             log = open(run_dir / STUDIO_LOG, "ab")  # noqa: SIM115 - handed to the child
             try:

@@ -11,10 +11,10 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
+from pixelforge.core.formats import IMAGE_SUFFIXES
 from pixelforge.errors import UserError
 
 IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MB = 1 << 20
 
 

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from pixelforge.core.images import to_float
+from pixelforge.errors import UserError
 from pixelforge.training.sampler import StepBatchSampler
 
 
@@ -52,6 +53,17 @@ def batch_stream(dataset, batch_size: int, seed: int, start_step: int, rank: int
         return gen()
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
                         persistent_workers=num_workers > 0)
+    batches = _user_errors(iter(loader))
     if parts is None and not isinstance(dataset[0], dict):  # a bare ImageDataset
-        return ({"image": x, "label": y} for x, y in loader)
-    return iter(loader)
+        return ({"image": x, "label": y} for x, y in batches)
+    return batches
+
+
+def _user_errors(batches: Iterator) -> Iterator:
+    """The batches; a UserError raised in a DataLoader worker (e.g. a damaged shard) arrives
+    wrapped in the worker's traceback text, and is raised again as its own one line."""
+    try:
+        yield from batches
+    except UserError as exc:
+        last = str(exc).strip().splitlines()[-1]
+        raise UserError(last.split("UserError: ", 1)[-1]) from None

@@ -17,19 +17,16 @@ from pixelforge.training.adversary import Adversary, grad_norm
 from pixelforge.training.ema import EMA
 from pixelforge.training.optim import adam, align_state_layout
 from pixelforge.training.sampler import global_randn
-from pixelforge.training.task import TASKS, Task, cpu_copy
+from pixelforge.training.task import Task, cpu_copy
 
 log = logging.getLogger("pixelforge.train")
 NOISE, AUGMENT, PENALTY = 0, 1, 2  # independent random streams of one step (sampler.step_generator)
 
 
-@TASKS.register("gan")
 class GANTask(Task):
     """D step on real vs G(z).detach() every step; G step through a frozen D every n_critic steps;
     EMA of G after each G step. One train_step consumes one batch {"image", "label"}."""
 
-    data_kind = "images"
-    pipeline = "generate"
     health_loss_key = "loss_d"
 
     def __init__(self, cfg, family, **kw) -> None:
@@ -50,19 +47,6 @@ class GANTask(Task):
                                    num_images=self.num_images, streams=(AUGMENT, PENALTY))
         self.g_step = self.G  # possibly DDP-wrapped
         self.last_g: dict[str, torch.Tensor] = {}  # G's logs from its last step (n_critic > 1)
-
-    # D and its optimizer live in the adversary; these names stay for tests and benchmarks
-    @property
-    def D(self) -> torch.nn.Module:
-        return self.adversary.D
-
-    @property
-    def opt_d(self) -> torch.optim.Optimizer:
-        return self.adversary.opt
-
-    @opt_d.setter
-    def opt_d(self, opt: torch.optim.Optimizer) -> None:
-        self.adversary.opt = opt
 
     def _conditional_classes(self) -> int:
         m = self.cfg.model
@@ -132,7 +116,7 @@ class GANTask(Task):
         return x.float()
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
-        return [self.opt_g, self.opt_d]
+        return [self.opt_g, self.adversary.opt]
 
     def state_dict(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "ema": self.ema.state_dict(),

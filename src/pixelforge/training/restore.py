@@ -1,7 +1,7 @@
 """Restoration tasks: denoise (DnCNN, Zhang et al. 2017), upscale (SRResNet/EDSR, optional SRGAN
 fine-tune, Ledig et al. 2017) and inpaint (gated-conv U-Net + PatchGAN, Yu et al. 2019).
 
-Each trains one network on the "degraded" data (seeded crops of photos, see data/degraded.py) with
+Each trains one network on the "degraded" data (seeded crops of photos, see data/degraded_photos.py) with
 a pixel loss (L1 or L2), plus, when restore.adv_weight > 0, an Adversary (PatchGAN) and, when
 restore.feature_weight > 0, a feature-matching loss in a frozen cnn's features. The EMA of the
 network is what checkpoints export.
@@ -17,14 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelforge.data import degraded  # noqa: F401  (registers the "degraded" dataset builder)
+from pixelforge.data import degraded_photos  # noqa: F401  (registers the "degraded" dataset builder)
 from pixelforge.errors import UserError
 from pixelforge.models.base import PixelforgeModule
 from pixelforge.models.patchgan import PatchGAN
 from pixelforge.training.adversary import Adversary
 from pixelforge.training.ema import EMA
 from pixelforge.training.optim import adam, align_state_layout
-from pixelforge.training.task import TASKS, Task, cpu_copy
+from pixelforge.training.task import Task, cpu_copy
 
 log = logging.getLogger("pixelforge.train")
 
@@ -34,24 +34,31 @@ AUGMENT_STREAM, PENALTY_STREAM = 11, 12  # step_generator streams of the adversa
 class FeatureLoss(nn.Module):
     """Feature-matching (perceptual) loss: L1 between a frozen cnn's conv feature maps of output
     and target at native resolution, divided by the target maps' mean magnitude so its weight
-    means the same whatever the extractor's scale. The cnn never trains."""
+    means the same whatever the extractor's scale. The cnn never trains. A network that returns a
+    list of maps (losses.perceptual.GaborEnergy, one per octave) scores each the same way and
+    averages them."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         net = net.eval().requires_grad_(False)
         convs = getattr(net, "convs", None)  # CNNClassifier: conv blocks, then a 4x4 avg-pool
-        self.maps = convs[:-1] if isinstance(convs, nn.Sequential) else net.features
+        self.maps = convs[:-1] if isinstance(convs, nn.Sequential) else getattr(net, "features",
+                                                                                net)
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             ft = self.maps(target)
-        return (self.maps(out) - ft).abs().mean() / ft.abs().mean().clamp_min(1e-6)
+        fo = self.maps(out)
+        if isinstance(ft, torch.Tensor):
+            ft, fo = [ft], [fo]
+        terms = [(o - t).abs().mean() / t.abs().mean().clamp_min(1e-6) for o, t in zip(fo, ft,
+                                                                                       strict=True)]
+        return sum(terms) / len(terms)
 
 
 class RestoreTask(Task):
     """One restoration network trained on {"input", "target"(, "mask")} batches."""
 
-    data_kind = "degraded"
     role: ClassVar[str] = ""
     health_loss_key = "loss_pixel"
 
@@ -182,28 +189,22 @@ class RestoreTask(Task):
         return str(source)
 
 
-@TASKS.register("denoise")
 class DenoiseTask(RestoreTask):
     """DnCNN: the network predicts the noise (residual learning); loss on the denoised image."""
 
-    pipeline = "denoise"
     role = "denoiser"
 
 
-@TASKS.register("upscale")
 class UpscaleTask(RestoreTask):
     """SRResNet on L1 (restore.adv_weight / feature_weight > 0: the SRGAN-style fine-tune)."""
 
-    pipeline = "upscale"
     role = "upscaler"
 
 
-@TASKS.register("inpaint")
 class InpaintTask(RestoreTask):
     """Gated-conv U-Net on image + mask: L1 weighted restore.hole_weight inside the hole, plus a
     PatchGAN conditioned on the mask when restore.adv_weight > 0."""
 
-    pipeline = "inpaint"
     role = "inpainter"
     d_cond_channels = 1
 
@@ -250,8 +251,18 @@ def load_init_network(source: str | Path, role: str) -> nn.Module:
 
 
 def feature_network(cfg) -> nn.Module:
-    """The frozen cnn whose features the feature-matching loss compares (the `cnn` evaluator's
-    extractor for the training photos)."""
+    """The frozen network whose features the feature-matching loss compares: restore.feature_net
+    "gabor" (fixed oriented filter bank, losses/perceptual.py: shares nothing with the FD judges)
+    or "extractor" (the `cnn` evaluator's extractor for the training photos), or "random" (a
+    seeded random-weight conv net, training/random_features.py, also no judge's)."""
+    if cfg.restore.feature_net == "gabor":
+        from pixelforge.losses.perceptual import GaborEnergy
+
+        return GaborEnergy()
+    if cfg.restore.feature_net == "random":
+        from pixelforge.training.random_features import RandomFeatures
+
+        return RandomFeatures(cfg.model.channels or 3)
     from pixelforge.metrics.restoration_fd import photo_extractor
 
     return photo_extractor(cfg.data.path).model

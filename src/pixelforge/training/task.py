@@ -3,12 +3,15 @@ loop. A new model kind is one Task subclass registered under its kind (docs/arch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 
 from pixelforge.config import RunConfig
 from pixelforge.core.precision import Precision
+from pixelforge.errors import UserError
+from pixelforge.kinds import all_kinds, kind_of, resolve
 from pixelforge.models.base import Family, PixelforgeModule
 from pixelforge.registry import Registry
 
@@ -16,14 +19,11 @@ from pixelforge.registry import Registry
 class Task:
     """Interface every model kind implements; GANTask is the reference implementation.
 
-    Class attributes: `data_kind` names the dataset builder the task trains on
-    (pixelforge.data.builders.DATA_BUILDERS: "images", "paired", "unpaired", "degraded"), which
-    fixes the keys of the batches `train_step` gets; `pipeline` is the inference pipeline written
-    into the checkpoint's model_index.json; `health_loss_key` the loss the health monitor watches
-    for explosions (None: only NaN/inf checks)."""
+    The kind's declaration (pixelforge.kinds) names the Task, the dataset builder it trains on
+    (which fixes the keys of the batches `train_step` gets) and the inference pipeline written
+    into model_index.json. Class attribute `health_loss_key`: the loss the health monitor
+    watches for explosions (None: only NaN/inf checks)."""
 
-    data_kind: ClassVar[str] = "images"
-    pipeline: ClassVar[str] = "generate"
     health_loss_key: ClassVar[str | None] = None
 
     def __init__(self, cfg: RunConfig, family: Family, *, num_classes: int,
@@ -73,8 +73,6 @@ class Task:
     def init_from(self, source: str) -> str:
         """Load the networks' weights from a run, checkpoint or shipped model (train.init);
         returns a description of the source. Kinds that support fine-tuning override this."""
-        from pixelforge.errors import UserError
-
         raise UserError(f"train.init: models of kind {self.family.kind!r} cannot be initialised "
                         "from another model yet")
 
@@ -96,4 +94,46 @@ def cpu_copy(module: torch.nn.Module) -> Any:
     return out.eval()
 
 
-TASKS: Registry[type[Task]] = Registry("task")
+def _load_tasks(registry: Registry[type[Task]]) -> None:
+    """Every kind declaring one Task for all its families, by kind name."""
+    for kind in all_kinds():
+        if kind.task is not None and not isinstance(kind.task, Mapping):
+            registry.add(kind.name, resolve(kind.task))
+
+
+TASKS: Registry[type[Task]] = Registry("task", loader=_load_tasks)
+
+
+def trainable_kinds() -> list[str]:
+    """The kinds `pixelforge train` trains (those declaring a Task)."""
+    return [k.name for k in all_kinds() if k.trainable]
+
+
+def task_class(family: Family) -> type[Task]:
+    """The Task that trains `family`, as its kind declares; a UserError when there is none."""
+    kind = kind_of(family.kind)
+    ref = kind.task_for(family.name)
+    if ref is None:
+        raise UserError(f"model.name {family.name!r} ({family.kind}) cannot be trained with "
+                        f"`pixelforge train`; trainable kinds: {', '.join(trainable_kinds())}")
+    return resolve(ref)
+
+
+def task_dataset(family: Family, cfg: RunConfig) -> Any:
+    """The training data of `family`: its kind's dataset builder, called with the builder
+    arguments the kind declares (explicit options, and the model options it asks for)."""
+    from pixelforge.data.builders import build_dataset
+    kind = kind_of(family.kind)
+    builder = kind.data_for(family.name)
+    if builder is None:
+        raise UserError(f"model kind {kind.name!r} declares no dataset builder for "
+                        f"{family.name!r}")
+    options = dict(kind.data_options)
+    options.update({o: family.option(o, cfg.model.params) for o in kind.data_model_options})
+    return build_dataset(builder, cfg, **options)
+
+
+def pipeline_name(family: Family) -> str | None:
+    """The inference pipeline checkpoints of `family` name in model_index.json."""
+    return kind_of(family.kind).pipeline
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,26 +17,27 @@ from tqdm.auto import tqdm
 
 from pixelforge import __version__
 from pixelforge.checkpoint import (
-    CKPT_DIR,
     STATE_FILE,
-    atomic_write_text,
-    checkpoint_name,
-    commit_checkpoint_dir,
     latest_checkpoint,
     load_state,
+    resolve_checkpoint,
     save_state,
     write_components,
 )
 from pixelforge.config import RunConfig, dump_config
+from pixelforge.core.files import atomic_write_text
 from pixelforge.core.precision import Precision
-from pixelforge.data.builders import build_dataset
+from pixelforge.data.shards import check_same_shards, shard_fingerprint
 from pixelforge.errors import TrainingDiverged, UserError
 from pixelforge.models import MODELS
-from pixelforge.nn.perf import PERF, tune_cpu_allocator
-from pixelforge.training import gan, restore, translate, vae  # noqa: F401  (register the tasks)
+from pixelforge.nn.perf import tune_cpu_allocator
+from pixelforge.rundir import META_FILE, RunDir
+from pixelforge.training import privacy
 from pixelforge.training.batches import batch_stream
+from pixelforge.training.budget import TimeBudget
 from pixelforge.training.health import HealthMonitor, Problem
-from pixelforge.training.task import TASKS, Task
+from pixelforge.training.stop import StopRequest, exit_code
+from pixelforge.training.task import Task, pipeline_name, task_class, task_dataset
 
 log = logging.getLogger("pixelforge.train")
 
@@ -47,11 +49,17 @@ class _Rollback(Exception):
 
 
 class Interrupted(Exception):
-    """Ctrl-C during training; a checkpoint was saved at `step`."""
+    """Training stopped by a signal (training/stop.py): `saved` says whether `checkpoint` was
+    written at `step` now (a graceful stop) or is an older one (a second Ctrl-C stops at once)."""
 
-    def __init__(self, step: int, checkpoint: Path | None) -> None:
+    def __init__(self, step: int, checkpoint: Path | None, *, signum: int = signal.SIGINT,
+                 saved: bool = True) -> None:
         super().__init__(f"interrupted at step {step}")
-        self.step, self.checkpoint = step, checkpoint
+        self.step, self.checkpoint, self.signum, self.saved = step, checkpoint, signum, saved
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.signum)
 
 
 @dataclass
@@ -81,16 +89,15 @@ class Trainer:
     """Runs any registered model kind's Task under Accelerate (one CPU, or DDP via accelerate launch)."""
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, *, resume: bool = False,
-                 progress: bool = True) -> None:
-        from pixelforge.recipes import resolve_and_log
+                 progress: bool = True, tune_allocator: bool = True) -> None:
+        from pixelforge.recipes import log_notes
 
-        cfg = resolve_and_log(cfg)  # unset channels / size / recipe from the data, as the CLI does
+        cfg, notes = prepare_config(cfg)  # a no-op (no notes) for a config the CLI prepared
+        log_notes(notes)
         self.cfg, self.run_dir, self.resume, self.progress = cfg, Path(run_dir), resume, progress
+        self.tune_allocator = tune_allocator
+        self.run = RunDir(self.run_dir)
         self.family = MODELS.get(cfg.model.name)
-        self.family.check_params(cfg.model.params)
-        if self.family.kind not in TASKS:
-            raise UserError(f"model {cfg.model.name!r} ({self.family.kind}) cannot be trained "
-                            f"with `pixelforge train`; trainable kinds: {', '.join(TASKS.names())}")
 
     # -- set-up ---------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -105,13 +112,17 @@ class Trainer:
         random.seed(c.train.seed)
         np.random.seed(c.train.seed)
         self.precision = Precision.resolve(c.train.precision, c.train.channels_last, self.device)
-        if self.device.type == "cpu" and PERF.tune_allocator:
+        if self.device.type == "cpu" and self.tune_allocator:
             applied = tune_cpu_allocator()  # no page faults on re-allocated activations
             if self.main:
-                log.info("CPU allocator tuning (nn.perf.PERF.tune_allocator): %s",
+                log.info("CPU allocator tuning (--tune-allocator): %s",
                          "applied" if applied else "not available on this platform")
-        task_cls = TASKS.get(self.family.kind)
-        self.data = build_dataset(task_cls.data_kind, c)
+        task_cls = task_class(self.family)  # as the family's kind declares (pixelforge.kinds)
+        if c.privacy is not None:  # DP-SGD: the task's private version (training/privacy.py)
+            from pixelforge.training.private_tasks import private_task_class
+
+            task_cls = private_task_class(task_cls, c, self.family.kind, self.acc.num_processes)
+        self.data = task_dataset(self.family, c)
         self._fit_batch_to_data()
         c = self.cfg
         self.task: Task = task_cls(
@@ -120,18 +131,24 @@ class Trainer:
         self.start_step, self.lr_scale, self.rollbacks = 0, 1.0, 0
         self.health = HealthMonitor(c.health, self.data.reference(64),  # [n, C, H, W]
                                     loss_key=self.task.health_loss_key)
-        if self.resume:
+        if self.resume and self._resume_point() is not None:
             self._load_latest()
-        elif c.train.init:  # fine-tuning: start from another run's (or a shipped model's) weights
-            log.info("initialised from %s", self.task.init_from(c.train.init))
+        else:
+            if self.resume and self.main:  # a first start, or a kill before the first checkpoint
+                log.info("--resume: %s holds no checkpoint yet; starting from step 0",
+                         self.run_dir)
+            if c.train.init:  # fine-tuning: start from another run's (or a shipped model's) weights
+                log.info("initialised from %s", self.task.init_from(c.train.init))
+        if c.privacy is not None:  # stop before the budget would be exceeded
+            self.cfg = c = privacy.cap_steps(c, self.task.plan)
         self.task.prepare(self.acc)
         self.writer = None
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.run_dir / "config.yaml", dump_config(c))
+            self.run.write_config(dump_config(c))
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+            self.writer = SummaryWriter(str(self.run.tensorboard))
 
     def _fit_batch_to_data(self) -> None:
         """Small data trains: a batch larger than the data (per process) is capped at the data
@@ -152,10 +169,22 @@ class Trainer:
         self.cfg = self.cfg.model_copy(deep=True)
         self.cfg.train.batch_size = capped
 
+    def _resume_point(self) -> Path | None:
+        """The checkpoint --resume continues from; None when the run has none yet. A `latest`
+        pointer naming no complete checkpoint is refused (resolve_checkpoint says what is wrong)."""
+        ckpt = latest_checkpoint(self.run_dir)
+        if ckpt is None and self.run.latest_pointer.exists():
+            resolve_checkpoint(self.run_dir)
+        return ckpt
+
     def _load_latest(self) -> Path:
         ckpt = latest_checkpoint(self.run_dir)
         if ckpt is None:
-            raise UserError(f"--resume: no checkpoint in {self.run_dir / CKPT_DIR}")
+            raise UserError(f"resume=True: no checkpoint in {self.run.checkpoints}", field="resume")
+        privacy.check_resume(ckpt, self.cfg)
+        meta_file = ckpt / META_FILE  # shards: the same set, or the unseen samples differ
+        saved = json.loads(meta_file.read_text()).get("shards") if meta_file.is_file() else None
+        check_same_shards(saved, self.cfg.data.path, meta_file)
         state = load_state(ckpt / STATE_FILE)
         self.task.load_state_dict(state["task"])
         _set_rng_state(state["rng"])
@@ -170,20 +199,22 @@ class Trainer:
         self.acc.wait_for_everyone()
         final = None
         if self.main:
-            root = self.run_dir / CKPT_DIR
-            final = root / checkpoint_name(step)
-            tmp = root / (final.name + ".tmp")
+            tmp = self.run.temp_dir(step)
             tmp.mkdir(parents=True, exist_ok=True)
             write_components(tmp, self.task.components(), model=self.cfg.model.name,
-                             kind=self.family.kind, pipeline=self.task.pipeline)
+                             kind=self.family.kind, pipeline=pipeline_name(self.family))
             save_state(tmp / STATE_FILE, {"task": self.task.state_dict(), "rng": _rng_state(),
                                           "step": step, "lr_scale": self.lr_scale})
             meta = {"step": step, "images_seen": step * self.cfg.train.batch_size * self.acc.num_processes,
                     "train_seconds": round(elapsed, 2), "pixelforge_version": __version__,
                     "precision": self.precision.describe(), "data": self.data.description,
+                    "shards": shard_fingerprint(self.cfg.data.path),
                     "config": self.cfg.model_dump(mode="json")}
-            atomic_write_text(tmp / "meta.json", json.dumps(meta, indent=2))
-            commit_checkpoint_dir(tmp, final, keep=self.cfg.train.keep_checkpoints)
+            if self.cfg.privacy is not None:  # the accounting, in the index and the meta
+                meta["privacy"] = self.task.plan.record(step)
+                privacy.stamp_checkpoint(tmp, meta["privacy"])
+            atomic_write_text(tmp / META_FILE, json.dumps(meta, indent=2))
+            final = self.run.commit(step, keep=self.cfg.train.keep_checkpoints)
         self.acc.wait_for_everyone()
         return final
 
@@ -192,13 +223,11 @@ class Trainer:
 
         n = self.cfg.train.n_samples
         grids = self.task.preview(n, seed=self.cfg.train.seed)
-        path = self.run_dir / "samples" / f"step-{step:07d}.png"
-        path.parent.mkdir(exist_ok=True)
+        self.run.samples.mkdir(exist_ok=True)
         nrow = grid_rows(n)
         for name, images in grids.items():
             # the writer and layout of `pixelforge sample`: identical bytes for the same images
-            save_grid(images, path if name == "samples" else path.parent / f"{name}-{path.name}",
-                      nrow=nrow)
+            save_grid(images, self.run.sample_grid(step, name), nrow=nrow)
             if self.writer:
                 self.writer.add_image(name, grid_tensor(images, nrow=nrow), step)
 
@@ -212,24 +241,29 @@ class Trainer:
             log.info("data: %s", self.data.description)
             log.info("model %s on %s (%s), %d processes", self.cfg.model.name, self.device,
                      self.precision.describe(), self.acc.num_processes)
+            if self.cfg.privacy is not None:
+                pl = self.task.plan
+                log.info("privacy: DP-SGD, target ε=%g, δ=%g (%s), σ=%.4g, C=%g, sampling rate "
+                         "%.4g of %d records, at most %d steps", pl.target_epsilon, pl.delta,
+                         pl.accountant, pl.noise_multiplier, pl.max_grad_norm, pl.sample_rate,
+                         pl.n_records, pl.max_steps)
         self.bar = tqdm(total=c.steps, initial=self.start_step, disable=not (self.main and self.progress),
                         unit="step", dynamic_ncols=True, desc=self.cfg.model.name)
         self.t0 = time.perf_counter()
-        self.clock0 = _clock(c.budget_clock)
+        self.budget = TimeBudget(c.time_budget, c.budget_clock, param_bytes=_state_bytes(self.task))
         step, self.last_ckpt, self.logs = self.start_step, None, {}
         self.step, self.steps_done = step, 0
         try:
-            while True:
-                try:
-                    step = self._run(self.start_step)
-                    break
-                except _Rollback as rb:
-                    self._roll_back(rb.problem)
-        except KeyboardInterrupt:
+            with StopRequest() as self.stop:
+                while True:
+                    try:
+                        step = self._run(self.start_step)
+                        break
+                    except _Rollback as rb:
+                        self._roll_back(rb.problem)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop at once, keep the latest checkpoint
             self.bar.close()
-            step = self.step
-            ckpt = self.save_checkpoint(step, time.perf_counter() - self.t0) if step > self.start_step else None
-            raise Interrupted(step, ckpt or latest_checkpoint(self.run_dir)) from None
+            raise Interrupted(self.step, latest_checkpoint(self.run_dir), saved=False) from None
         finally:
             self.bar.close()
             if self.writer:
@@ -242,12 +276,17 @@ class Trainer:
     def _run(self, start: int) -> int:
         """Steps from `start` until train.steps or the time budget; returns the last step."""
         c = self.cfg.train
-        batches = batch_stream(self.data, c.batch_size, c.seed, start, self.acc.process_index,
-                               self.acc.num_processes, self.cfg.data.num_workers)
+        if self.cfg.privacy is not None:  # Poisson sampling, as the accountant assumes
+            batches = privacy.poisson_batches(self.data, self.task.plan.sample_rate, c.seed, start)
+        else:
+            batches = batch_stream(self.data, c.batch_size, c.seed, start,
+                                   self.acc.process_index, self.acc.num_processes,
+                                   self.cfg.data.num_workers)
         global_batch = c.batch_size * self.acc.num_processes
         self.step = step = start
         win_t, win_steps = time.perf_counter(), 0
         while step < c.steps:
+            self.budget.step_started()
             batch = self._to_device(next(batches))
             out = self.task.train_step(batch, step)
             vals = torch.stack([v.float() for v in out.values()])
@@ -263,7 +302,10 @@ class Trainer:
                 images = self.task.health_images(64, seed=c.seed + 1)
                 if images is not None:
                     self._check(self.health.check_samples(images, step))
-            out_of_time = self._out_of_time(step)
+            self.budget.step_ended()
+            signalled, out_of_time = self._should_stop(step)
+            if signalled and step < c.steps:  # at the last step: finish as usual
+                raise Interrupted(step, self._timed_checkpoint(step), signum=self.stop.signum)
             if step % c.log_every == 0 or step == c.steps or out_of_time:
                 now = time.perf_counter()
                 logs["images_per_s"] = win_steps * global_batch / max(now - win_t, 1e-9)
@@ -272,14 +314,21 @@ class Trainer:
                 win_t, win_steps = now, 0
                 self._log(step, logs, self.bar)
             self.logs = logs
-            if self.main and (step % c.sample_every == 0 or step == c.steps or out_of_time):
-                self._save_samples(step)
-            if step % c.checkpoint_every == 0 or step == c.steps or out_of_time:
-                self.last_ckpt = self.save_checkpoint(step, time.perf_counter() - self.t0)
+            final = step == c.steps or out_of_time
+            if final or (step % c.checkpoint_every == 0 and self._periodic_write_fits(step)):
+                self.last_ckpt = self._timed_checkpoint(step)
+                if not final:  # the write took time: is there still room for a step?
+                    signalled, out_of_time = self._should_stop(step, now=True)
+                    if signalled:
+                        raise Interrupted(step, self.last_ckpt, signum=self.stop.signum)
+                    final = out_of_time
+            if step % c.sample_every == 0 or final:
+                self._timed_samples(step)
             if out_of_time:
                 if self.main:
-                    log.info("time budget of %g %s minutes used at step %d; stopped",
-                             c.time_budget, c.budget_clock, step)
+                    log.info("time budget of %g %s minutes: stopped at step %d after %.1f s, "
+                             "final checkpoint included", c.time_budget, c.budget_clock, step,
+                             self.budget.used())
                 break
         return step
 
@@ -292,18 +341,46 @@ class Trainer:
             out[k] = v.contiguous(memory_format=fmt) if v.dim() == 4 and v.is_floating_point() else v
         return out
 
-    def _out_of_time(self, step: int) -> bool:
-        """train.time_budget reached; under DDP decided on the main process at log steps, so every
-        rank stops at the same step."""
+    def _should_stop(self, step: int, *, now: bool = False) -> tuple[bool, bool]:
+        """(a stop signal arrived, the time budget allows no further step). Under DDP both are
+        decided at log steps (or `now`, where every rank asks) and agreed over all ranks, so
+        every rank stops at the same step."""
         c = self.cfg.train
-        if c.time_budget is None:
-            return False
-        if self.acc.num_processes > 1 and step % c.log_every:
-            return False
-        over = float(_clock(c.budget_clock) - self.clock0 >= c.time_budget * 60)
-        if self.acc.num_processes > 1:
-            over = self.acc.reduce(torch.tensor([over], device=self.device), reduction="sum").item()
-        return over > 0
+        world = self.acc.num_processes
+        if world > 1 and step % c.log_every and not now:
+            return False, False
+        ahead = c.log_every - step % c.log_every if world > 1 else 1  # steps to the next decision
+        over = self.budget.stop_before_next_step(ahead)
+        flags = torch.tensor([float(self.stop.requested), float(over)])
+        if world > 1:
+            flags = self.acc.reduce(flags.to(self.device), reduction="sum").cpu()
+            if flags[0] > 0 and not self.stop.requested:  # another rank got the signal
+                self.stop.signum = signal.SIGTERM
+        return bool(flags[0] > 0), bool(flags[1] > 0)
+
+    def _periodic_write_fits(self, step: int) -> bool:
+        """A periodic checkpoint is skipped when it would push the final one past the budget."""
+        fits = torch.tensor([float(self.budget.periodic_write_fits())])
+        if self.acc.num_processes > 1:  # every rank must agree: the write waits for all of them
+            fits = self.acc.reduce(fits.to(self.device), reduction="sum").cpu()
+        if fits.item() == self.acc.num_processes:
+            return True
+        if self.main:
+            log.info("step %d: periodic checkpoint skipped, it would overrun the time budget; "
+                     "the final checkpoint follows", step)
+        return False
+
+    def _timed_checkpoint(self, step: int) -> Path | None:
+        t = time.perf_counter(), self.budget.used()
+        path = self.save_checkpoint(step, t[0] - self.t0)
+        self.budget.timed("checkpoint", self.budget.used() - t[1])
+        return path
+
+    def _timed_samples(self, step: int) -> None:
+        t = self.budget.used()
+        if self.main:
+            self._save_samples(step)
+        self.budget.timed("samples", self.budget.used() - t)
 
     def _check(self, problem: Problem | None) -> None:
         """Act on a health problem as health.action says: warn, stop, or roll back."""
@@ -316,7 +393,7 @@ class Trainer:
             extra = (f"; gave up after {self.rollbacks} rollbacks (health.max_rollbacks)"
                      if h.action == "rollback" else "")
             raise TrainingDiverged(f"{problem.message}{extra}; the last good checkpoint is kept in "
-                                   f"{self.run_dir / CKPT_DIR}")
+                                   f"{self.run.checkpoints}")
         if self.main:
             log.warning("health: %s", problem.message)
 
@@ -346,14 +423,45 @@ class Trainer:
         bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
         for k, v in logs.items():
             self.writer.add_scalar(f"train/{k}", v, step)
-        with open(self.run_dir / "train_log.jsonl", "a") as fh:
-            fh.write(json.dumps({"step": step, **{k: round(v, 6) for k, v in logs.items()}}) + "\n")
+        self.run.append_log({"step": step, **{k: round(v, 6) for k, v in logs.items()}})
 
 
-def _clock(kind: str) -> float:
-    return time.process_time() if kind == "cpu" else time.perf_counter()
+def _state_bytes(task: Task) -> int:
+    """Bytes of every tensor in the task's training state (what a checkpoint write holds)."""
+    def walk(obj: Any) -> int:
+        if isinstance(obj, torch.Tensor):
+            return obj.numel() * obj.element_size()
+        if isinstance(obj, dict):
+            return sum(walk(v) for v in obj.values())
+        if isinstance(obj, (list, tuple)):
+            return sum(walk(v) for v in obj)
+        return 0
+    return walk(task.state_dict())
 
 
-def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True) -> TrainResult:
-    """Train `cfg` into `run_dir` (the Python API behind `pixelforge train`)."""
-    return Trainer(cfg, run_dir, resume=resume, progress=progress).fit()
+def check_trainable(cfg: RunConfig) -> None:
+    """Everything about the model train would refuse: name, params, trainable kind."""
+    family = MODELS.get(cfg.model.name)
+    family.check_params(cfg.model.params)
+    task_class(family)  # a UserError when the family's kind declares no Task
+
+
+def prepare_config(cfg: RunConfig) -> tuple[RunConfig, list[str]]:
+    """The config a training of `cfg` runs, and what was chosen for it: the model checked
+    trainable, the data spec checked, then unset channels, size and recipe fields resolved from
+    the data (recipes.resolve_run_config; idempotent). The CLI calls it before --dry-run."""
+    from pixelforge.data.spec import check_spec
+    from pixelforge.recipes import resolve_run_config
+
+    check_trainable(cfg)
+    check_spec(cfg.data.path)
+    return resolve_run_config(cfg)
+
+
+def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
+          tune_allocator: bool = True) -> TrainResult:
+    """Train `cfg` into `run_dir` (the Python API behind `pixelforge train`). With `resume`, go
+    on from the run's latest checkpoint, or start at step 0 when it has none yet.
+    `tune_allocator`: keep freed memory in the process on CPU (nn.perf.tune_cpu_allocator)."""
+    return Trainer(cfg, run_dir, resume=resume, progress=progress,
+                   tune_allocator=tune_allocator).fit()

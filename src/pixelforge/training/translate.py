@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelforge.data import translation as _data  # noqa: F401  (registers the data builders)
 from pixelforge.errors import UserError
 from pixelforge.losses.translation import cycle_loss, identity_loss, l1_to_target
 from pixelforge.models.base import PixelforgeModule
@@ -27,7 +26,7 @@ from pixelforge.training.adversary import Adversary
 from pixelforge.training.image_pool import ImagePool
 from pixelforge.training.optim import adam, align_state_layout
 from pixelforge.training.sampler import step_generator
-from pixelforge.training.task import TASKS, Task, cpu_copy
+from pixelforge.training.task import Task, cpu_copy
 
 log = logging.getLogger("pixelforge.train")
 
@@ -71,21 +70,9 @@ def seeded(gen_seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-@TASKS.register("translation")
 class TranslationTask(Task):
-    """The task of kind "translation": constructing it gives the model family's task (pix2pix or
-    cyclegan); this base holds the shared parts (adversaries, lr schedule, jitter, previews)."""
-
-    data_kind = "translation"  # data/translation.py picks pairs or two sets by model family
-    pipeline = "translate"
-
-    def __new__(cls, cfg, family, **kw):
-        if cls is TranslationTask:
-            if family.name not in TRANSLATION_TASKS:
-                raise UserError(f"model.name {family.name!r}: no translation task; trainable "
-                                f"translation models: {', '.join(TRANSLATION_TASKS)}")
-            cls = TRANSLATION_TASKS[family.name]
-        return super().__new__(cls)
+    """The shared parts of the translation tasks (adversaries, lr schedule, jitter, previews);
+    the kind's declaration (pixelforge/kinds/translation.py) names each family's task."""
 
     def _place(self, net: nn.Module) -> nn.Module:
         """The network on the device, after checking model.image_size suits it."""
@@ -161,7 +148,6 @@ class Pix2PixTask(TranslationTask):
     """pix2pix on {"input", "target"}: D on (target | input) vs (G(input) | input), then G on
     adv_weight x adversarial + lambda_l1 x L1. Exports generator_ab or generator_ba."""
 
-    data_kind = "translation_pairs"
     health_loss_key = "loss_l1"
 
     def __init__(self, cfg, family, **kw) -> None:
@@ -253,25 +239,27 @@ class CycleGANTask(TranslationTask):
     """CycleGAN on {"a", "b"}: one G step on both generators (adversarial through D_B and D_A,
     cycle, identity), then each D on its real set vs a pooled fake. Exports both generators."""
 
-    data_kind = "translation_sets"
     health_loss_key = "loss_cycle"
 
     def __init__(self, cfg, family, **kw) -> None:
         super().__init__(cfg, family, **kw)
         m, t, tr = cfg.model, cfg.train, cfg.translation
-        c = m.channels or 3
+        from pixelforge.data.options import side_channels
+
+        ca, cb = (c or 3 for c in side_channels(cfg))  # per direction: gray A <-> colour B
+        self.identity = tr.lambda_identity > 0 and ca == cb  # G_ab(b) ~ b needs equal channels
         params = {k: v for k, v in m.params.items() if k not in ("in_channels", "out_channels")}
         torch.manual_seed(t.seed)
-        self.G_ab = self._place(family.build("generator_ab", in_channels=c, out_channels=c,
+        self.G_ab = self._place(family.build("generator_ab", in_channels=ca, out_channels=cb,
                                              **params))
-        self.G_ba = self._place(family.build("generator_ba", in_channels=c, out_channels=c,
+        self.G_ba = self._place(family.build("generator_ba", in_channels=cb, out_channels=ca,
                                              **params))
         self.opt_g = adam([*self.G_ab.parameters(), *self.G_ba.parameters()], t.lr_g, t.betas)
         self.adversaries = []
         if tr.adv_weight > 0:
-            self.adversaries = [self._adversary(family.build(f"discriminator_{d}", channels=c,
+            self.adversaries = [self._adversary(family.build(f"discriminator_{d}", channels=cd,
                                                              **params), i)
-                                for i, d in enumerate("ab")]
+                                for i, (d, cd) in enumerate((("a", ca), ("b", cb)))]
         self.pools = [ImagePool(tr.pool_size, seed=t.seed * 2 + i) for i in range(2)]
         self.gab_ddp: nn.Module = self.G_ab
         self.gba_ddp: nn.Module = self.G_ba
@@ -298,7 +286,7 @@ class CycleGANTask(TranslationTask):
             loss_cycle = (cycle_loss(a.float(), self.gba_ddp(fake_b).float())
                           + cycle_loss(b.float(), self.gab_ddp(fake_a).float()))
             loss = tr.lambda_cycle * loss_cycle
-            if tr.lambda_identity > 0:
+            if self.identity:
                 loss_idt = identity_loss(self.gab_ddp, self.gba_ddp, a, b)
                 loss = loss + tr.lambda_identity * tr.lambda_cycle * loss_idt
                 logs["loss_identity"] = loss_idt.detach()
@@ -356,6 +344,3 @@ class CycleGANTask(TranslationTask):
         self.pools[1].load_state_dict(state["pool_b"])
         self._load_adv_state(state)
 
-
-TRANSLATION_TASKS: dict[str, type[TranslationTask]] = {"pix2pix": Pix2PixTask,
-                                                      "cyclegan": CycleGANTask}

@@ -14,7 +14,7 @@ from pixelforge.pipelines.sampling import generate_images
 from pixelforge.training.adversary import Adversary
 from pixelforge.training.optim import adam, align_state_layout
 from pixelforge.training.sampler import global_randn, step_generator
-from pixelforge.training.task import TASKS, Task, cpu_copy
+from pixelforge.training.task import Task, cpu_copy
 
 # step_generator streams: one independent RNG per use, so resuming at any step is exact
 BINARIZE, EPS, PRIOR, AUGMENT, PENALTY = 1, 2, 3, 4, 5
@@ -43,12 +43,9 @@ class _Forward(nn.Module):
         return out, self.model.recon_nll(out, x), gaussian_kl(mu, logvar), prior
 
 
-@TASKS.register("vae")
 class VAETask(Task):
     """Minimise E_q[-log p(x|z)] + beta_t * KL(q(z|x) || p(z)) with one Adam (lr_g, betas)."""
 
-    data_kind = "images"
-    pipeline = "autoencode"
     health_loss_key = None
 
     def __init__(self, cfg, family, **kw) -> None:
@@ -148,7 +145,6 @@ class VAETask(Task):
         self.preview_batch, self.preview_labels = state.get("preview"), state.get("preview_labels")
 
 
-@TASKS.register("vae-gan")
 class VAEGANTask(VAETask):
     """D on real vs reconstructions and prior samples; encoder on KL + reconstruction (pixel NLL and
     D-feature error); decoder on reconstruction + adversarial loss, as in Larsen et al. 2016."""

@@ -1,0 +1,141 @@
+"""The docs' results tables are the committed results files': benchmarks/docs_tables.py
+regenerates every marked block in memory and the committed docs must equal its output, so a hand
+edit inside a block, or a results file committed without regenerating, fails here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+@pytest.fixture(scope="module")
+def tables():
+    spec = importlib.util.spec_from_file_location("docs_tables",
+                                                  ROOT / "benchmarks" / "docs_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_committed_docs_equal_the_generated_blocks(tables, doc):
+    text = doc.read_text()
+    assert tables.rewrite(text, doc.name) == text, (
+        f"{doc.name}: a results block differs from its results file; run "
+        ".venv/bin/python benchmarks/docs_tables.py (never edit inside a block by hand)")
+
+
+def test_every_renderer_has_a_block_in_the_docs(tables):
+    found = {m.group(1) for doc in DOCS for m in tables.BLOCK.finditer(doc.read_text())}
+    assert found == set(tables.RENDERERS)
+
+
+def test_a_hand_edit_inside_a_block_is_caught_and_undone(tables):
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    begin, end = tables.marker("restoration")
+    block = text[text.index(begin):text.index(end)]
+    assert "| bicubic:2 | L1 model | 33.77 |" in block
+    edited = text.replace(block, block.replace("| bicubic:2 | L1 model | 33.77 |",
+                                               "| bicubic:2 | L1 model | 34.77 |"))
+    assert edited != text
+    assert tables.rewrite(edited) == text
+
+
+def test_the_shipped_models_rows_are_each_training_json(tables):
+    """A second reading, without the renderer: each row holds its model's own record."""
+    doc = (ROOT / "docs" / "restoration.md").read_text()
+    for name in tables.SHIPPED:
+        t = json.loads((ROOT / "src" / "pixelforge" / "assets" / "models" / name /
+                        "training.json").read_text())
+        row = re.search(rf"^\| `{name}` \| .*$", doc.split(tables.marker("shipped-models")[0])[1],
+                        re.M).group(0)
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] == f"{t['step']:,}" and cells[4] == f"{t['images_seen']:,}"
+        assert float(cells[5]) == pytest.approx(t["train_seconds"] / 60, abs=0.05)
+
+
+def test_the_protocol_line_names_the_results_files_extractor(tables):
+    res = json.loads((ROOT / "benchmarks" / "results" / "restoration.json").read_text())
+    label = re.search(r"cnn-v1@[0-9a-f]+", res["protocol"]["fd"]).group(0)
+    text = (ROOT / "docs" / "benchmarks.md").read_text()
+    assert label in text
+    assert set(re.findall(r"cnn-v1@[0-9a-f]+", text.split("## Restoration")[1])) == {label}
+
+
+def test_bad_markers_are_refused(tables):
+    with pytest.raises(SystemExit, match="unknown results block 'nope'"):
+        tables.rewrite("<!-- results:nope begin -->\nx\n<!-- results:nope end -->\n", "t.md")
+    with pytest.raises(SystemExit, match="no matching end marker"):
+        tables.rewrite("<!-- results:judge begin -->\nx\n", "t.md")
+
+
+def _script(name: str):
+    """A benchmark script as a module (by name, as docs_tables.py imports them)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    return importlib.import_module(name)
+
+
+def test_benchmarks_without_results_say_how_to_make_them(tables, tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "RESULTS", tmp_path)
+    for name, cmd in (("translation", "table $OUT --json"), ("vae-quality", "--json"),
+                      ("gan-quality-10min", "gan_quality_10min.json")):
+        text = tables.RENDERERS[name]()
+        assert text.startswith("Not generated yet") and cmd in text and "CPU-hours" in text
+
+
+def test_translation_and_vae_json_writers_feed_their_tables(tables, tmp_path, monkeypatch):
+    """Each script's --json output is what its docs block is rendered from (no training: the
+    run records a finished benchmark leaves are written by hand here)."""
+    monkeypatch.setattr(tables, "RESULTS", tmp_path)
+    run = tmp_path / "runs" / "pix2pix_facades"
+    run.mkdir(parents=True)
+    (run / "bench_train.json").write_text(json.dumps(
+        {"steps_done": 20345, "cpu_minutes": 29.96, "cpu_s_per_epoch": 41.2}))
+    (run / "scores.json").write_text(json.dumps({"name": "pix2pix_facades",
+                                                 "pix2pix": {"fd": 17.3, "kid_std": 0.01}}))
+    translation = _script("translation")
+    args = type("Args", (), {"out": tmp_path / "runs", "json": tmp_path / "translation.json"})
+    translation.cmd_table(args)
+    assert tables.translation().splitlines()[2] == \
+        '| pix2pix_facades | 20345 | 30.0 | 41 | {"pix2pix": {"fd": 17.3}} |'
+
+    vae = _script("vae_quality")
+    row = {"dataset": "mnist", "model": "vae", "steps": 105368, "neg_elbo": 92.98,
+           "iwae_nll": 87.39, "bits_per_dim": 0.161, "psnr": 21.05, "ssim": 0.931,
+           "fd": {"fd_cnn": 42.69}}
+    settings = vae.argparse.Namespace(minutes=20.0, clock="wall", k=1000, n_test=None, fd_n=5000,
+                                      seed=0, threads=1)
+    vae.write_json(tmp_path / "vae_quality.json", [row, {**row, "model": "vae-gan"}], settings)
+    vae.write_json(tmp_path / "vae_quality.json", [{**row, "model": "vae-gan", "steps": 7}],
+                   settings)  # a model measured again replaces its row, the others stay
+    lines = tables.vae_quality().splitlines()
+    assert lines[2] == ("| mnist | vae | 20 wall-min | 105,368 | 92.98 | 87.39 (1000) | 0.1610 | "
+                        "21.05 | 0.931 | fd_cnn 42.69 |")
+    assert len(lines) == 4 and "| vae-gan | 20 wall-min | 7 |" in lines[3]
+
+
+def test_gan_json_feeds_its_tables(tables, tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "RESULTS", tmp_path)
+    gan = _script("gan_quality")
+    base = {"dataset": "mnist", "budget_min": 10.0, "n_gen": 5000, "seed": 0, "status": "ok",
+            "steps": 100, "img_s_cpu": 3000.0, "rss_train_mib": 500, "rss_peak_mib": 900,
+            "kid": 0.01, "precision": 0.8, "recall": 0.9}
+    rows = [{**base, "name": "dcgan-sn", "kind": "pixelforge", "fd": 7.41},
+            {**base, "name": "wgan-gp-mlp", "kind": "baseline", "fd": 26.71},
+            {**base, "name": "dcgan", "kind": "pixelforge", "fd": 1.0, "budget_min": 3.0}]
+    args = gan.argparse.Namespace(budget=10.0, n_gen=5000, seed=0, threads=1)
+    (tmp_path / "gan_quality_10min.json").write_text(json.dumps(gan.json_results(rows, args)))
+    text = tables.RENDERERS["gan-quality-10min"]()
+    assert text.startswith("#### mnist: 10 CPU-minutes per run, 5000 samples")
+    assert "best pixelforge config: dcgan-sn, FD 7.41 = 0.28 x wgan-gp-mlp's 26.71" in text
+    assert "| dcgan |" not in text  # the 3-minute run belongs to the other table
