@@ -160,7 +160,7 @@ def write_card(results: dict, out: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=650)
+    p.add_argument("--steps", type=int, default=2600)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.15)
