@@ -38,15 +38,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import sys
 
-        from pixelforge.core.precision import check_precision
         from pixelforge.files.colorize import colorize_files
-        from pixelforge.files.plan import plan_jobs
-        from pixelforge.pipelines.budget import max_memory_bytes
         from pixelforge.pipelines.colorize import load_colorizer
 
-        check_precision(precision)
-        max_memory_bytes(max_memory)
-        plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
+        fv.check_options(images, out, fmt, overwrite, precision, max_memory)
         pipe = load_colorizer(model)
         report = colorize_files(pipe, images, out, fmt=fmt, overwrite=overwrite,
                                 skip_bad=skip_bad, on_skip=fv.skipped_line,

@@ -33,15 +33,10 @@ def register(app: typer.Typer) -> None:
         skip_bad: fv.SkipBadOpt = False,
         precision: fv.PrecisionOpt = "auto",
     ) -> None:
-        from pixelforge.core.precision import check_precision
         from pixelforge.files.jobs import denoise_files
-        from pixelforge.files.plan import plan_jobs
-        from pixelforge.pipelines.budget import max_memory_bytes
         from pixelforge.pipelines.restore import load_restorer
 
-        check_precision(precision)
-        max_memory_bytes(max_memory)
-        plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
+        fv.check_options(images, out, fmt, overwrite, precision, max_memory)
         pipe = load_restorer("denoise", model)
         trained = (pipe.index.get("train") or {}).get("sigma") if pipe.index else None
         if sigma is not None and trained is not None and abs(float(trained) - sigma) > 5:

@@ -40,6 +40,18 @@ TileOpt = Annotated[int | None, typer.Option("--tile", min=0, help=TILE_HELP)]
 TilePadOpt = Annotated[int, typer.Option("--tile-pad", min=0, help="context px around tiles")]
 
 
+def check_options(images, out, fmt, overwrite: bool, precision: str,
+                  max_memory: str | None = None) -> None:
+    """Refuse a bad precision, memory budget, input or output path before loading any model."""
+    from pixelforge.core.precision import check_precision
+    from pixelforge.files.plan import plan_jobs
+    from pixelforge.pipelines.budget import max_memory_bytes
+
+    check_precision(precision)
+    max_memory_bytes(max_memory)
+    plan_jobs(images, out, fmt, overwrite=overwrite)
+
+
 def skipped_line(path: Path, reason: str) -> None:
     """One stderr line per input left out by --skip-bad."""
     print(f"skipped {path}: {reason}", file=sys.stderr)

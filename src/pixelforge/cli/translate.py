@@ -56,18 +56,13 @@ def register(app: typer.Typer) -> None:
         skip_bad: fv.SkipBadOpt = False,
         precision: fv.PrecisionOpt = "auto",
     ) -> None:
-        from pixelforge.core.precision import check_precision
         from pixelforge.errors import UserError
         from pixelforge.files.jobs import translate_files
-        from pixelforge.files.plan import plan_jobs
-        from pixelforge.pipelines.budget import max_memory_bytes
         from pixelforge.pipelines.translate import DIRECTIONS
 
         if direction is not None and direction not in DIRECTIONS:
             raise UserError(f"--direction {direction!r}: choose a2b or b2a")
-        check_precision(precision)
-        max_memory_bytes(max_memory)
-        plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
+        fv.check_options(images, out, fmt, overwrite, precision, max_memory)
         pipe = load_translator(run)
         report = translate_files(pipe, images, out, direction=direction, fmt=fmt,
                                  overwrite=overwrite, skip_bad=skip_bad, on_skip=fv.skipped_line,

@@ -34,18 +34,13 @@ def register(app: typer.Typer) -> None:
         skip_bad: fv.SkipBadOpt = False,
         precision: fv.PrecisionOpt = "auto",
     ) -> None:
-        from pixelforge.core.precision import check_precision
         from pixelforge.errors import UserError
         from pixelforge.files.jobs import upscale_files
-        from pixelforge.files.plan import plan_jobs
-        from pixelforge.pipelines.budget import max_memory_bytes
         from pixelforge.pipelines.restore import load_restorer
 
         if scale not in (2, 3, 4):
             raise UserError(f"--scale {scale}: choose 2, 3 or 4")
-        check_precision(precision)
-        max_memory_bytes(max_memory)
-        plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
+        fv.check_options(images, out, fmt, overwrite, precision, max_memory)
         pipe = load_restorer("upscale", model, scale=scale)
         report = upscale_files(pipe, images, out, tile=tile, tile_pad=tile_pad,
                                precision=precision, max_memory=max_memory, fmt=fmt,

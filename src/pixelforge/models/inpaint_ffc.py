@@ -7,16 +7,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pixelforge.models.base import PixelforgeModule, register_family
+from pixelforge.models.base import register_family
 from pixelforge.models.ffc import FFCBlock
-from pixelforge.models.inpaint_unet import FILLS, pad_to_multiple
+from pixelforge.models.inpaint_unet import (
+    FILLS,
+    FillInpainter,
+    compose,
+    start_as_fill,
+)
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, stride, padding=(k - 1) // 2, padding_mode="reflect")
 
 
-class InpaintFFC(PixelforgeModule):
+class InpaintFFC(FillInpainter):
     """(image [N, C, H, W] in [-1, 1], mask [N, 1, H, W], 1 = hole) -> image with the hole filled.
 
     Stem conv, `levels` stride-2 convs (width doubling up to 4x), `blocks` FFC residual blocks (`ratio` of
@@ -41,30 +46,17 @@ class InpaintFFC(PixelforgeModule):
         self.blocks = nn.Sequential(*[FFCBlock(widths[-1], ratio) for _ in range(blocks)])
         self.up = nn.ModuleList(_conv(widths[i + 1], widths[i]) for i in reversed(range(levels)))
         self.out = _conv(widths[0], channels)
-        if FILLS[fill] is not None:  # start as the fill itself
-            nn.init.zeros_(self.out.weight)
-            nn.init.zeros_(self.out.bias)
-
-    @property
-    def stride(self) -> int:
-        return 2 ** self.levels
+        start_as_fill(self.out, fill)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        mask = (mask > 0.5).to(image.dtype)
-        fill = FILLS[self.fill]
-        guess = None if fill is None else fill(image, mask)
-        known = image * (1 - mask)
-        x = torch.cat([known if guess is None else known + guess * mask, mask], dim=1)
-        x, (h, w) = pad_to_multiple(x, self.stride)
+        mask, guess, x, (h, w) = self.net_input(image, mask)  # x: [N, C+1, H', W']
         y = F.gelu(self.stem(x))
         for layer in self.down:
             y = F.gelu(layer(y))  # halves H, W
         y = self.blocks(y)
         for layer in self.up:
             y = F.gelu(layer(F.interpolate(y, scale_factor=2, mode="nearest")))
-        y = self.out(y)[..., :h, :w]  # [N, C, H, W]
-        y = torch.tanh(y) if guess is None else (guess + y).clamp(-1, 1)
-        return image * (1 - mask) + y * mask
+        return compose(image, mask, self.out(y)[..., :h, :w], guess)  # [N, C, H, W]
 
 
 register_family("inpaint-ffc", kind="inpaint", inpainter=InpaintFFC)

@@ -78,6 +78,46 @@ def harmonic_fill(image: torch.Tensor, mask: torch.Tensor, iters: int = 60) -> t
 FILLS = {"zero": None, "pushpull": push_pull_fill, "harmonic": harmonic_fill}
 
 
+def start_as_fill(out: nn.Conv2d, fill: str) -> None:
+    """Zero the last layer when there is a classical fill, so an untrained net returns the fill."""
+    if FILLS[fill] is not None:
+        nn.init.zeros_(out.weight)
+        nn.init.zeros_(out.bias)
+
+
+def fill_input(image: torch.Tensor, mask: torch.Tensor, fill: str):
+    """(binary mask, the fill's guess or None, the net's input [N, C+1, H, W]: known pixels with
+    the guess in the hole, then the mask)."""
+    mask = (mask > 0.5).to(image.dtype)
+    guess = None if FILLS[fill] is None else FILLS[fill](image, mask)
+    known = image * (1 - mask)
+    return mask, guess, torch.cat([known if guess is None else known + guess * mask, mask], dim=1)
+
+
+class FillInpainter(PixelforgeModule):
+    """What the inpainters share: `levels` halvings (inputs padded to 2^levels) and `fill`, the
+    classical fill they correct (or "zero": they paint the hole from nothing)."""
+
+    levels: int
+    fill: str
+
+    @property
+    def stride(self) -> int:
+        return 2 ** self.levels
+
+    def net_input(self, image: torch.Tensor, mask: torch.Tensor):
+        """(binary mask, the fill's guess or None, the padded input [N, C+1, H', W'], (H, W))."""
+        mask, guess, x = fill_input(image, mask, self.fill)
+        x, hw = pad_to_multiple(x, self.stride)
+        return mask, guess, x, hw
+
+
+def compose(image: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, guess) -> torch.Tensor:
+    """The output: known pixels kept, the hole from the net (a correction of the guess, if any)."""
+    y = torch.tanh(y) if guess is None else (guess + y).clamp(-1, 1)
+    return image * (1 - mask) + y * mask
+
+
 class GatedConv(nn.Module):
     """out = ELU(conv_f(x)) * sigmoid(conv_g(x)): the gate learns where features are valid."""
 
@@ -91,7 +131,7 @@ class GatedConv(nn.Module):
         return F.elu(f) * torch.sigmoid(g)
 
 
-class InpaintUNet(PixelforgeModule):
+class InpaintUNet(FillInpainter):
     """(image [N, C, H, W] in [-1, 1], mask [N, 1, H, W], 1 = hole) -> image with the hole filled.
 
     The network sees the image with holes zeroed plus the mask; its output is pasted into the hole
@@ -118,21 +158,10 @@ class InpaintUNet(PixelforgeModule):
         self.up = nn.ModuleList(GatedConv(widths[i + 1] + widths[i], widths[i])
                                 for i in reversed(range(levels)))
         self.out = nn.Conv2d(widths[0], channels, 3, padding=1)
-        if FILLS[fill] is not None:  # start as the fill itself
-            nn.init.zeros_(self.out.weight)
-            nn.init.zeros_(self.out.bias)
-
-    @property
-    def stride(self) -> int:
-        return 2 ** self.levels
+        start_as_fill(self.out, fill)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        mask = (mask > 0.5).to(image.dtype)
-        fill = FILLS[self.fill]
-        guess = None if fill is None else fill(image, mask)
-        known = image * (1 - mask)
-        x = torch.cat([known if guess is None else known + guess * mask, mask], dim=1)  # [N, C+1, H, W]
-        x, (h, w) = pad_to_multiple(x, self.stride)
+        mask, guess, x, (h, w) = self.net_input(image, mask)  # x: [N, C+1, H', W']
         skips = [self.stem(x)]
         for layer in self.down:
             skips.append(layer(skips[-1]))  # halves H, W each level
@@ -140,9 +169,7 @@ class InpaintUNet(PixelforgeModule):
         for layer in self.up:
             y = F.interpolate(y, scale_factor=2, mode="nearest")
             y = layer(torch.cat([y, skips.pop()], dim=1))
-        y = self.out(y)[..., :h, :w]  # [N, C, H, W]
-        y = torch.tanh(y) if guess is None else (guess + y).clamp(-1, 1)
-        return image * (1 - mask) + y * mask
+        return compose(image, mask, self.out(y)[..., :h, :w], guess)  # [N, C, H, W]
 
 
 register_family("inpaint-unet", kind="inpaint", inpainter=InpaintUNet)

@@ -54,7 +54,6 @@ class ColorizeTask(Pix2PixTask):
         self.component = "generator_ab"
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        tr = self.cfg.translation
         self._set_lr(step)
         batch = self._jitter(batch, [["input", "target"]], step)
         self._keep_preview(batch)
@@ -62,21 +61,9 @@ class ColorizeTask(Pix2PixTask):
         with self.precision.autocast(self.device), seeded(self._dropout_seed(step), self.device):
             chroma = self.g_ddp(x)  # [N, 2, H, W]
         fake = recombine(x.float(), chroma.float())  # [N, 3, H, W], luma = x
-        logs: dict[str, torch.Tensor] = {}
-        for a in self.adversaries:
-            logs.update(a.d_step(y, fake, (x,), step=step))
-        loss_l1 = l1_to_target(chroma.float(), rgb_to_ycbcr(y.float())[1])
-        loss = tr.lambda_l1 * loss_l1
-        for a in self.adversaries:
-            with a.frozen():
-                loss_adv = a.g_loss(fake, (x,), step=step)
-            loss = loss + tr.adv_weight * loss_adv
-            logs["loss_g"] = loss_adv.detach()
-        self.opt_g.zero_grad(set_to_none=True)
-        self.backward(loss)
-        self.opt_g.step()
-        logs["loss_l1"] = loss_l1.detach()
-        return logs
+        # L1 on the chroma alone: the luma is the input's by construction
+        return self.adversarial_step(
+            x, y, fake, lambda: l1_to_target(chroma.float(), rgb_to_ycbcr(y.float())[1]), step)
 
     @torch.no_grad()
     def preview(self, n: int, seed: int) -> dict[str, Any]:

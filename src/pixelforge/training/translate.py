@@ -183,18 +183,24 @@ class Pix2PixTask(TranslationTask):
             a.prepare(accelerator)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
-        tr = self.cfg.translation
         self._set_lr(step)
         batch = self._jitter(batch, [["input", "target"]], step)
         self._keep_preview(batch)
         x, y = batch["input"], batch["target"]  # [N, Cin, H, W], [N, C, H, W]
         with self.precision.autocast(self.device), seeded(self._dropout_seed(step), self.device):
             fake = self.g_ddp(x)  # [N, C, H, W]
+        return self.adversarial_step(x, y, fake, lambda: l1_to_target(fake.float(), y.float()),
+                                     step)
+
+    def adversarial_step(self, x, y, fake, pixel_loss, step: int) -> dict[str, torch.Tensor]:
+        """D's steps on (y, fake) given x, then G's: lambda_l1 * pixel_loss() (the L1 term, as
+        the subclass defines it) + adv_weight * the conditional adversarial loss."""
+        tr = self.cfg.translation
         logs: dict[str, torch.Tensor] = {}
         for a in self.adversaries:
             logs.update(a.d_step(y, fake, (x,), step=step))
         with self.precision.autocast(self.device):
-            loss_l1 = l1_to_target(fake.float(), y.float())
+            loss_l1 = pixel_loss()
             loss = tr.lambda_l1 * loss_l1
             for a in self.adversaries:
                 with a.frozen():
