@@ -73,3 +73,51 @@ def _tiny_overrides(data: Path | str, **extra) -> dict:
             "model.recipe": "none"}  # tests pick their settings; no recommended recipe mixes in
     base.update(extra)
     return base
+
+
+# -- the studio's browser tests (tests/studio, tests/privacy) share one harness -------------------
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium: Playwright cannot download its own here
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def tiny_recipe() -> str:
+    """A studio recipe small enough to train in seconds (written into the studio's recipes)."""
+    return ("# tiny: a seed-dcgan small enough to train in seconds (tests only)\n"
+            "model: {name: seed-dcgan, image_size: 16, channels: 1, latent_dim: 16}\n")
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """free_port() -> a TCP port on 127.0.0.1 nobody listens on now."""
+    import socket
+
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    return pick
+
+
+@pytest.fixture(scope="module")
+def chromium_page():
+    """open(url, timeout_ms, **page_options) -> a page in headless chromium at `url`; every
+    browser it started is closed with the test module, whatever happened."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as pw:
+        browsers = []
+
+        def open_page(url: str, timeout: float, **options):
+            browsers.append(pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS))
+            page = browsers[-1].new_page(**options)
+            page.set_default_timeout(timeout)
+            page.goto(url)
+            return page
+
+        try:
+            yield open_page
+        finally:
+            for browser in browsers:
+                browser.close()

@@ -3,7 +3,6 @@ Train page's overrides (headless Chromium via Playwright)."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -15,11 +14,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
 ]
 pytest.importorskip("gradio", reason="the studio needs gradio 6")
-playwright_api = pytest.importorskip("playwright.sync_api")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-RECIPE = "# tiny: a seed-dcgan small enough to train in seconds (tests only)\n" \
-    "model: {name: seed-dcgan, image_size: 16, channels: 1, latent_dim: 16}\n"
+pytest.importorskip("playwright.sync_api")
 TIMEOUT = 60_000
 
 
@@ -31,14 +26,8 @@ def _tiny_overrides():
     raise RuntimeError("tests/conftest.py not loaded")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, tiny_npz):
+def studio(tmp_path_factory, tiny_npz, tiny_recipe, free_port):
     from pixelforge.config import build_config
     from pixelforge.studio.app import StudioConfig, launch
     from pixelforge.training import train
@@ -50,10 +39,10 @@ def studio(tmp_path_factory, tiny_npz):
     (runs / "data").mkdir()
     (runs / "data" / "tiny.npz").write_bytes(tiny_npz.read_bytes())
     (root / "configs").mkdir()
-    (root / "configs" / "tiny.yaml").write_text(RECIPE)
+    (root / "configs" / "tiny.yaml").write_text(tiny_recipe)
     cfg = StudioConfig(runs=runs, config_dir=root / "configs", cache_dir=root / "cache",
                        live_every=0.5)
-    demo, url, app = launch(cfg, port=_free_port(), block=False, quiet=True)
+    demo, url, app = launch(cfg, port=free_port(), block=False, quiet=True)
     try:
         yield app, url
     finally:
@@ -62,16 +51,8 @@ def studio(tmp_path_factory, tiny_npz):
 
 
 @pytest.fixture(scope="module")
-def page(studio):
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1400, "height": 900})
-            pg.set_default_timeout(TIMEOUT)
-            pg.goto(studio[1])
-            yield pg
-        finally:
-            browser.close()
+def page(studio, chromium_page):
+    return chromium_page(studio[1], TIMEOUT, viewport={"width": 1400, "height": 900})
 
 
 def test_gallery_shows_the_runs_epsilon(studio, page):

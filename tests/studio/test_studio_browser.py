@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -21,12 +20,8 @@ pytestmark = [
                        "(apt-get install chromium) for the browser tests"),
 ]
 pytest.importorskip("gradio", reason="the studio needs gradio 6")
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-RECIPE = "# tiny: a seed-dcgan small enough to train in seconds (tests only)\n" \
-    "model: {name: seed-dcgan, image_size: 16, channels: 1, latent_dim: 16}\n"
 TIMEOUT = 45_000  # ms: generous, a busy 2-core CI box is slow; waits end when met
 
 
@@ -37,12 +32,6 @@ def _tiny_overrides():
         if callable(fn) and str(getattr(mod, "__file__", "")).endswith("conftest.py"):
             return fn
     raise RuntimeError("tests/conftest.py not loaded")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _restoration_checkpoints(root: Path) -> None:
@@ -81,7 +70,7 @@ def artifacts(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, tiny_npz):
+def studio(tmp_path_factory, tiny_npz, tiny_recipe, free_port):
     from pixelforge.config import build_config
     from pixelforge.studio.app import StudioConfig, launch
     from pixelforge.studio.safety import Limits
@@ -94,13 +83,13 @@ def studio(tmp_path_factory, tiny_npz):
     (runs / "data").mkdir()
     (runs / "data" / "tiny.npz").write_bytes(tiny_npz.read_bytes())
     (root / "configs").mkdir()
-    (root / "configs" / "tiny.yaml").write_text(RECIPE)
-    (root / "configs" / "a_first.yaml").write_text(RECIPE)  # first by name, not the default
-    (root / "configs" / "demo.yaml").write_text(RECIPE)  # the default data's recipe
+    (root / "configs" / "tiny.yaml").write_text(tiny_recipe)
+    (root / "configs" / "a_first.yaml").write_text(tiny_recipe)  # first by name, not the default
+    (root / "configs" / "demo.yaml").write_text(tiny_recipe)  # the default data's recipe
     limits = Limits(image_bytes=64 * 1024, image_pixels=1024 * 1024, zip_bytes=1 << 20)
     cfg = StudioConfig(runs=runs, config_dir=root / "configs", limits=limits,
                        cache_dir=root / "cache", live_every=0.5)
-    demo, url, app = launch(cfg, port=_free_port(), block=False, quiet=True)
+    demo, url, app = launch(cfg, port=free_port(), block=False, quiet=True)
     try:
         yield app, url
     finally:  # training jobs started from the page end with the module, whatever happened
@@ -109,16 +98,9 @@ def studio(tmp_path_factory, tiny_npz):
 
 
 @pytest.fixture(scope="module")
-def page(studio):
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            pg.set_default_timeout(TIMEOUT)
-            pg.goto(studio[1])
-            yield pg
-        finally:
-            browser.close()
+def page(studio, chromium_page):
+    return chromium_page(studio[1], TIMEOUT, viewport={"width": 1280, "height": 900},
+                         accept_downloads=True)
 
 
 def _tab(page, name: str) -> None:
@@ -199,7 +181,14 @@ def test_monitor_draws_the_curves_of_a_finished_run(studio, page, artifacts):
     _choose(page, "monitor-run", "tiny")
     page.wait_for_function("/tiny.*step [1-9]/"
                            ".test(document.querySelector('#monitor-progress').innerText)")
-    _wait_curves(page, "monitor-plot", 2)  # loss_d and loss_g
+    from pixelforge.rundir import RunDir
+    from pixelforge.runs import read_jsonl
+
+    logged = {k for rec in read_jsonl(RunDir(studio[0].runs / "tiny").train_log)
+              for k, v in rec.items() if "loss" in k and isinstance(v, (int, float))}
+    _wait_curves(page, "monitor-plot", len(logged))
+    # one drawn line per loss the run logged (loss_d and loss_g for this GAN), no more
+    assert _curves(page, "monitor-plot") == len(logged) >= 2, logged
     page.screenshot(path=str(artifacts / "monitor-finished.png"), full_page=True)
 
 
