@@ -56,3 +56,21 @@ def colorize_ckpt(tmp_path_factory) -> Path:
     write_components(path, tiny_pix2pix(in_channels=1), model="pix2pix", kind="translation",
                      pipeline="translate")
     return path
+
+
+def _flat(state, prefix=""):
+    if isinstance(state, dict):
+        for k, v in state.items():
+            yield from _flat(v, f"{prefix}.{k}")
+    elif isinstance(state, list | tuple):
+        for i, v in enumerate(state):
+            yield from _flat(v, f"{prefix}.{i}")
+    elif isinstance(state, torch.Tensor):
+        yield prefix, state
+
+
+@pytest.fixture
+def flat_tensors():
+    """flat_tensors(state) -> {".G.w": tensor, ...}: every tensor of a nested training state, by
+    path, to compare two states tensor for tensor."""
+    return lambda state: dict(_flat(state))

@@ -180,7 +180,8 @@ def test_eval_scores_colourfulness_and_luma_exactness(chroma_run, photos, capsys
         records["a2b_colourfulness"] / records["a2b_colourfulness_real"])
 
 
-def test_interrupted_and_resumed_training_equals_one_run(photos, tmp_path, monkeypatch):
+def test_interrupted_and_resumed_training_equals_one_run(photos, tmp_path, monkeypatch,
+                                                         flat_tensors):
     """2 steps, Ctrl-C, --resume to 4 == 4 steps in one go, tensor for tensor (generator,
     discriminator, both optimisers)."""
     from pixelforge.checkpoint import STATE_FILE, load_state
@@ -208,22 +209,10 @@ def test_interrupted_and_resumed_training_equals_one_run(photos, tmp_path, monke
     full, split = (load_state(latest_checkpoint(tmp_path / r) / STATE_FILE)["task"]
                    for r in ("full", "split"))
     assert {"G", "opt_g", "adversary_0"} <= set(full)
-    flat = lambda s: dict(_tensors(s))  # noqa: E731
-    a, b = flat(full), flat(split)
+    a, b = flat_tensors(full), flat_tensors(split)
     assert a.keys() == b.keys() and len(a) > 20
     for key in a:
         assert torch.equal(a[key], b[key]), key
-
-
-def _tensors(state, prefix=""):
-    if isinstance(state, dict):
-        for k, v in state.items():
-            yield from _tensors(v, f"{prefix}.{k}")
-    elif isinstance(state, list | tuple):
-        for i, v in enumerate(state):
-            yield from _tensors(v, f"{prefix}.{i}")
-    elif isinstance(state, torch.Tensor):
-        yield prefix, state
 
 
 def test_the_studio_restore_page_lists_and_runs_a_colouriser(chroma_run, tmp_path):

@@ -119,20 +119,9 @@ def test_gray_pairs_are_luma_of_seeded_random_crops(photos):
         kind_dataset(colorize_config(photos, **{"data.direction": "b2a"}))
 
 
-def _all_tensors(state, prefix=""):
-    if isinstance(state, dict):
-        for k, v in state.items():
-            yield from _all_tensors(v, f"{prefix}.{k}")
-    elif isinstance(state, list | tuple):
-        for i, v in enumerate(state):
-            yield from _all_tensors(v, f"{prefix}.{i}")
-    elif isinstance(state, torch.Tensor):
-        yield prefix, state
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("fam", ["pix2pix", "cyclegan"])
-def test_two_plus_two_steps_equal_four(pairs_npz, tmp_path, monkeypatch, fam):
+def test_two_plus_two_steps_equal_four(pairs_npz, tmp_path, monkeypatch, fam, flat_tensors):
     """Interrupted (Ctrl-C) after 2 of 4 steps and resumed == 4 steps in one go: the lr schedule
     depends on train.steps, so the interrupted run must have the same train.steps."""
     cfg = config(fam, pairs_npz)
@@ -152,7 +141,7 @@ def test_two_plus_two_steps_equal_four(pairs_npz, tmp_path, monkeypatch, fam):
     train(cfg, tmp_path / "split", resume=True, progress=False)
     full = load_state(latest_checkpoint(tmp_path / "full") / STATE_FILE)
     split = load_state(latest_checkpoint(tmp_path / "split") / STATE_FILE)
-    a, b = dict(_all_tensors(full["task"])), dict(_all_tensors(split["task"]))
+    a, b = flat_tensors(full["task"]), flat_tensors(split["task"])
     assert a.keys() == b.keys() and len(a) > 20
     if fam == "cyclegan":  # both pools filled, both Ds and the schedule moved
         assert int(full["task"]["pool_a"]["count"]) == 2 == int(full["task"]["pool_b"]["count"])
