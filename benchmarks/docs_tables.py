@@ -150,7 +150,9 @@ def _pending(results: str, commands: str, cost: str) -> str:
 GAN = ".venv/bin/python benchmarks/gan_quality.py --jobs 2 --threads 1 --out runs/bench/gan_q{b} --budget {b}"
 GAN_COMMANDS = {
     10: f"{GAN} --datasets mnist --configs dcgan-sn wgan-gp-mlp examples-dcgan\n"
-        f"{GAN} --datasets cifar10 --configs dcgan sngan-hinge wgan-gp-mlp examples-dcgan\n",
+        f"{GAN} --datasets cifar10 --configs dcgan \"dcgan@model.params.width=32\" "
+        f"\"dcgan@model.params.width=32,train.lr_g=4e-4,train.lr_d=4e-4\" wgan-gp-mlp "
+        f"examples-dcgan\n",
     3: f"{GAN} --datasets mnist cifar10\n",
 }
 
@@ -223,6 +225,75 @@ def translation() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _machine(res: dict) -> str:
+    m = res.get("machine") or {}
+    pk = res["peak_gflops"]
+    cpu = (f"{m.get('cpu_model', '?')} (AVX-512 BF16: {'yes' if m.get('avx512_bf16') else 'no'}, "
+           f"AMX: {', '.join(m.get('amx') or []) or 'none'}), " if m else "")
+    return (f"{cpu}matmul peaks measured in the same run (2048^3, median of rounds): "
+            f"fp32 {pk['fp32']:.0f} and bf16 {pk['bf16']:.0f} GFLOP/s")
+
+
+def train_throughput() -> str:
+    """benchmarks/train_throughput.py --json: the GAN rows as a fraction of the same run's peaks."""
+    name = "train_throughput.json"
+    if not (RESULTS / name).is_file():
+        return _pending(name, ".venv/bin/python benchmarks/train_throughput.py --quick --json "
+                        f"benchmarks/results/{name}", "~1-2 minutes on 2 quiet cores")
+    res = _load(name)
+    pk, base = res["peak_gflops"], res.get("baseline_img_s")
+    lines = [f"Run `{res.get('command', 'train_throughput.py')}`: {_machine(res)}.", "",
+             "| configuration | train img/s | x baseline | GFLOP/img | GFLOP/s | % peak | "
+             "gen img/s | gen % peak | RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in res["rows"]:
+        peak = pk["bf16"] if r["spec"].get("bf16") else pk["fp32"]
+        gfs = r["train_img_s"] * r["flops_train_per_img"] / 1e9
+        ggfs = r["gen_img_s"] * r["flops_gen_per_img"] / 1e9
+        ratio = f"{r['train_img_s'] / base:.2f}" if base else "-"
+        lines.append(f"| {r['name']} | {r['train_img_s']:.1f} | {ratio} | "
+                     f"{r['flops_train_per_img'] / 1e9:.2f} | {gfs:.0f} | {100 * gfs / peak:.1f}% | "
+                     f"{r['gen_img_s']:.0f} | {100 * ggfs / peak:.1f}% | "
+                     f"{r['train_peak_rss_mib']:.0f} |")
+    return "\n".join(lines) + ("\n\n% peak: of the fp32 peak for fp32 rows, of the bf16 peak for "
+                               "bf16 rows; RSS: the worker's peak during training.\n")
+
+
+def i2i_throughput() -> str:
+    """benchmarks/i2i_throughput.py --json: denoiser and pix2pix as a fraction of peak."""
+    name = "i2i_throughput.json"
+    if not (RESULTS / name).is_file():
+        return _pending(name, ".venv/bin/python benchmarks/i2i_throughput.py --json",
+                        "~3 minutes on 2 quiet cores")
+    res = _load(name)
+    lines = [f"Run `{res.get('command', 'i2i_throughput.py')}`, {res['threads']} threads per "
+             f"worker, {res['rounds']} rounds: {_machine(res)}.", "",
+             "| configuration | resolved | MP/s | img/s | x fp32 | GFLOP/MP | GFLOP/s | "
+             "% bf16 peak | % fp32 peak | RSS MiB |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in res["rows"]:
+        x = "-" if r["x_fp32"] is None else f"{r['x_fp32']:.2f}"
+        f32 = "-" if r["pct_fp32_peak"] is None else f"{r['pct_fp32_peak']:.1f}%"
+        lines.append(f"| {r['name']} | {r['resolved']} | {r['mp_s']:.3f} | {r['img_s']:.1f} | "
+                     f"{x} | {r['flop_per_mp'] / 1e9:.1f} | {r['gflop_s']:.0f} | "
+                     f"{r['pct_bf16_peak']:.1f}% | {f32} | {r['peak_rss_mib']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+PHOTO_GAN_CMD = """.venv/bin/python benchmarks/photo_gan.py run --jobs 2 --out runs/bench/photo_gan
+.venv/bin/python benchmarks/photo_gan.py table --out runs/bench/photo_gan --json benchmarks/results/photo_gan.json"""
+
+
+def photo_gan() -> str:
+    """benchmarks/photo_gan.py's table: the colour-photo default against the plain DCGAN."""
+    if not (RESULTS / "photo_gan.json").is_file():
+        return _pending("photo_gan.json", PHOTO_GAN_CMD, "~2 CPU-hours: four runs of 30 "
+                        "CPU-minutes, two at a time, ~65 min on 2 cores")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from photo_gan import table
+
+    return table(_load("photo_gan.json")["rows"]) + "\n"
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
     "restoration": restoration,
     "shipped-models": shipped_models,
@@ -230,11 +301,14 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "cli-memory": cli_memory,
     "loader-throughput": loader_throughput,
     "judge": judge,
-    "gan-quality-10min": gan_quality(10, "~1.5 CPU-hours: 7 runs of 10 CPU-minutes at one thread "
+    "gan-quality-10min": gan_quality(10, "~1.5 CPU-hours: 8 runs of 10 CPU-minutes at one thread "
                                      "plus references and scoring, ~45 min on 2 cores"),
     "gan-quality-3min": gan_quality(3, "~1.2 CPU-hours: every recipe and both outside recipes on 2 "
                                     "data sets, 3 CPU-minutes each, plus scoring; ~35 min on 2 "
                                     "cores"),
+    "photo-gan": photo_gan,
+    "train-throughput": train_throughput,
+    "i2i-throughput": i2i_throughput,
     "vae-quality": vae_quality,
     "translation": translation,
 }

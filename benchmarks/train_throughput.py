@@ -607,7 +607,11 @@ def main() -> None:
         rounds, visit, warm = args.rounds or 7, 1.5, 3
     res = run(confs, rounds, visit, warm, threads=args.threads)
     print_table(res)
-    if args.json:
+    if args.json:  # with the machine it ran on and the command that reruns it
+        from i2i_throughput import machine_info
+
+        res.update(machine=machine_info(), command="python benchmarks/train_throughput.py "
+                   + " ".join(sys.argv[1:]))
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=1)
 

@@ -97,9 +97,16 @@ def test_explicit_values_win(colour64, capsys):
 def test_dry_run_shows_resolved_values(colour64, capsys):
     cfg, out = _dry_run(capsys, "--model", "dcgan", "--data", str(colour64))
     assert (cfg["model"]["channels"], cfg["model"]["image_size"]) == (3, 64)
-    # 64 px colour pictures are photos: the photo candidate, said to be unmeasured
+    # 64 px colour pictures are photos: the photo recipe, measured at 64 and 128 px
+    # (benchmarks/photo_gan.py), so no caveat; a grayscale recipe (measured at 28 and 32 px)
+    # used at 64 px says it is the nearest measured choice
     assert "colour, typical size 64 px" in out and "recipe: gan/photos_dcgan " in out
-    assert "candidate not yet measured" in out
+    assert "not yet measured" not in out and "nearest measured choice" not in out
+    gray = build_config({}, {"data.path": str(colour64), "model.channels": 1,
+                             "model.image_size": 64, "model.name": "dcgan"})
+    _, notes = resolve_run_config(gray)
+    assert any("measured at 28 and 32 px; at 64 px it is the nearest measured choice" in n
+               for n in notes), notes
 
 
 def test_without_model_colour_photos_get_the_photo_recipe_at_64px(tmp_path, capsys):

@@ -139,3 +139,31 @@ def test_gan_json_feeds_its_tables(tables, tmp_path, monkeypatch):
     assert text.startswith("#### mnist: 10 CPU-minutes per run, 5000 samples")
     assert "best pixelforge config: dcgan-sn, FD 7.41 = 0.28 x wgan-gp-mlp's 26.71" in text
     assert "| dcgan |" not in text  # the 3-minute run belongs to the other table
+
+
+def test_photo_gan_and_throughput_blocks_render_their_results_files(tables, tmp_path, monkeypatch):
+    """Absent: the command that makes the file; present: a row per result, the figures as
+    written (photo FD, KID, colourfulness against the photos'), the fractions of peak derived
+    from the run's own peaks."""
+    monkeypatch.setattr(tables, "RESULTS", tmp_path)
+    for name, cmd in (("photo-gan", "photo_gan.py run"), ("train-throughput", "--quick --json"),
+                      ("i2i-throughput", "i2i_throughput.py --json")):
+        text = tables.RENDERERS[name]()
+        assert text.startswith("Not generated yet") and cmd in text
+    row = {"recipe": "default", "size": 64, "budget_cpu_min": 10.0, "steps": 3686,
+           "photo_fd": 31.469, "photo_kid": 0.35623, "colourfulness": 48.66,
+           "colourfulness_real": 48.36, "diversity": 0.702, "near_copies": 0.012}
+    (tmp_path / "photo_gan.json").write_text(json.dumps({"rows": [
+        row, {**row, "recipe": "plain", "photo_fd": 50.195, "steps": 692}]}))
+    lines = tables.RENDERERS["photo-gan"]().splitlines()
+    assert lines[2] == ("| default | 64 | 10.0 | 3686 | 31.47 | 0.3562 | 48.7 (48.4) | 0.70 | - "
+                        "| 1.2% |")  # no grid: a row recorded before it was scored
+    assert lines[3].startswith("| plain | 64 | 10.0 | 692 | 50.20 |")  # sorted by FD
+    peaks = {"fp32": 200.0, "bf16": 800.0}
+    (tmp_path / "train_throughput.json").write_text(json.dumps({
+        "peak_gflops": peaks, "baseline_img_s": 50.0, "rows": [
+            {"name": "dcgan bf16", "spec": {"bf16": True}, "train_img_s": 100.0,
+             "flops_train_per_img": 4e9, "gen_img_s": 1000.0, "flops_gen_per_img": 0.4e9,
+             "train_peak_rss_mib": 1000}]}))
+    text = tables.RENDERERS["train-throughput"]()
+    assert "| dcgan bf16 | 100.0 | 2.00 | 4.00 | 400 | 50.0% | 1000 | 50.0% | 1000 |" in text

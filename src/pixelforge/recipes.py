@@ -22,7 +22,6 @@ log = logging.getLogger("pixelforge.train")
 
 AUTO_MAX_SIZE = 128  # the size picked from the data never exceeds this (CPU training in minutes)
 AUTO_MIN_SIZE = 8
-MEASURED_MAX_SIZE = 32  # the recipes were measured on MNIST (28 px) and CIFAR-10 (32 px)
 PHOTO_MIN_SIZE = 48  # colour pictures this large (typical shorter side) take the photo recipe
 # without --model: the recommended family for every kind of image data (docs/benchmarks.md
 # "Targets and recommendations"); seed-dcgan stays available by name
@@ -38,6 +37,7 @@ class Recipe:
     values: dict[str, Any] = field(default_factory=dict)
     max_size: int | None = None  # a size picked from the data is capped here (CPU minutes)
     measured: bool = True  # False: a candidate still to be measured (said in the log)
+    sizes: tuple[int, ...] = (28, 32)  # the image sizes it was measured at (MNIST, CIFAR-10)
 
 
 def _gan(source: str, latent: int, params: dict, loss: str, lr: float, betas: tuple,
@@ -55,8 +55,9 @@ def _vae(source: str, latent: int, params: dict, batch: int, lr: float, **extra:
 
 
 def _photo(recipe: Recipe) -> Recipe:
-    """The colour-photo candidate: 64 px unless model.image_size says otherwise; unmeasured."""
-    return Recipe(recipe.source, recipe.values, max_size=64, measured=False)
+    """The colour-photo recipe: 64 px unless model.image_size says otherwise; measured on the
+    shared photos at 64 and 128 px against the plain DCGAN (benchmarks/photo_gan.py)."""
+    return Recipe(recipe.source, recipe.values, max_size=64, sizes=(64, 128))
 
 
 _MNIST_VAE = {"likelihood": "bernoulli", "arch": "mlp", "width": 512}
@@ -199,9 +200,10 @@ def resolve_run_config(cfg: RunConfig) -> tuple[RunConfig, list[str]]:
     if applied and not recipe.measured:
         notes.append(f"recipe: {recipe.source} is a candidate not yet measured "
                      "(docs/benchmarks.md); --config gan/cifar10_dcgan is the measured one")
-    elif applied and size > MEASURED_MAX_SIZE:
-        notes.append(f"recipe: measured at 28-32 px; at {size} px it is the nearest measured "
-                     "choice, not a measured one (docs/benchmarks.md)")
+    elif applied and size > max(recipe.sizes):
+        notes.append(f"recipe: measured at {' and '.join(map(str, recipe.sizes))} px; at {size} "
+                     "px it is the nearest measured choice, not a measured one "
+                     "(docs/benchmarks.md)")
     resolved = RunConfig.model_validate(tree)
     big = checkpoint_warning(resolved)
     if big:

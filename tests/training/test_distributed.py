@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -272,27 +273,35 @@ def test_shards_two_processes_of_batch_8_match_one_of_batch_16(tmp_path, shard_p
     assert fd1 > 0 and fd2 == pytest.approx(fd1, rel=1e-9) and _run_files(two, 1)["fd"] == fd2
 
 
-def _launch_cli(run: Path, data: Path, *train_args: str) -> subprocess.CompletedProcess:
-    """`accelerate launch` of the CLI with docs/scaling.md's committed 2-process CPU config."""
+def _start_cli(run: Path, data: Path, *train_args: str, steps: int = 2) -> subprocess.Popen:
+    """`accelerate launch` of the CLI with docs/scaling.md's committed 2-process CPU config, in
+    its own session (so a test can signal, and always end, the launcher and both ranks)."""
     config = Path(__file__).resolve().parents[2] / "docs" / "accelerate" / "cpu_2proc.yaml"
     accelerate = Path(sys.executable).with_name("accelerate")
     args = [str(accelerate), "launch", "--config_file", str(config), "--main_process_port",
             str(_free_port()), "-m", "pixelforge.cli.main", "train", "--data", str(data),
             "--out", str(run), "--model", "seed-dcgan", "--model.image_size", "16",
-            "--model.channels", "1", "--model.recipe", "none", "--steps", "2",
+            "--model.channels", "1", "--model.recipe", "none", "--steps", str(steps),
             "--train.batch_size", "8", "--train.checkpoint_every", "2", "--quiet", *train_args]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
                             start_new_session=True)
+
+
+def _finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
     try:
         out, err = proc.communicate(timeout=300)
     finally:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the group, if any
         except ProcessLookupError:
             pass
         proc.wait()
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _launch_cli(run: Path, data: Path, *train_args: str, steps: int = 2) -> subprocess.CompletedProcess:
+    return _finish(_start_cli(run, data, *train_args, steps=steps))
 
 
 @pytest.mark.slow
@@ -320,3 +329,61 @@ def test_a_world_size_the_data_cannot_be_divided_over_is_refused(tmp_path, shard
     assert lines and all("has 1 images, fewer than the 2 processes" in ln for ln in lines), \
         proc.stderr[-2000:]
     assert not (run / "checkpoints").exists()
+
+
+def _logged_step(run: Path) -> int:
+    log = run / "train_log.jsonl"
+    lines = log.read_text().splitlines() if log.is_file() else []
+    try:
+        return int(json.loads(lines[-1])["step"]) if lines else 0
+    except (ValueError, KeyError):  # a line being written
+        return 0
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_two_process_run_on_shards_resumes_bit_equal(tmp_path, shard_pair):
+    """What Slurm's scancel or a spot reclaim does: SIGTERM to the launcher and both ranks of a
+    2-process run on shards, mid-epoch. Both ranks stop at the same step boundary, rank 0 saves
+    that step, and `--resume` ends bit-equal to a straight 2-process run (every tensor of the
+    training state: both networks, both optimisers, the EMA, the sampler position)."""
+    steps, per_epoch = 96, 512 // (2 * 8)  # 512 tiny digits, 2 ranks x batch 8: 32 steps/epoch
+    args = ("--model.image_size", "32", "--train.checkpoint_every", "1000",
+            "--train.log_every", "1", "--train.sample_every", "1000")
+    straight = _launch_cli(tmp_path / "straight", shard_pair[0], *args, steps=steps)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+
+    run = tmp_path / "stopped"
+    proc = _start_cli(run, shard_pair[0], *args, steps=steps)
+    deadline = time.monotonic() + 240
+    while _logged_step(run) < 5 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be signalled"
+    os.killpg(proc.pid, signal.SIGTERM)  # the launcher and both ranks, as a scheduler does
+    stopped = _finish(proc)
+    assert stopped.stderr.count("SIGTERM received") >= 1, stopped.stderr[-3000:]
+    ckpts = sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.startswith("step-"))
+    assert len(ckpts) == 1, ckpts  # one checkpoint, the graceful one, written by rank 0
+    at = load_state(latest_checkpoint(run) / "training_state.safetensors")["step"]
+    assert 5 <= at < steps and at % per_epoch != 0, f"stopped at step {at}: not mid-epoch"
+
+    resumed = _launch_cli(run, shard_pair[0], *args, "--resume", steps=steps)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a = load_state(latest_checkpoint(run) / "training_state.safetensors")
+    b = load_state(latest_checkpoint(tmp_path / "straight") / "training_state.safetensors")
+
+    def flat(tree, prefix=""):
+        if isinstance(tree, dict):
+            for k, v in tree.items():
+                yield from flat(v, f"{prefix}{k}.")
+        else:
+            yield prefix[:-1], tree
+
+    fa, fb = dict(flat(a)), dict(flat(b))
+    assert fa.keys() == fb.keys() and fa["step"] == fb["step"] == steps
+    tensors = [k for k, v in fb.items() if isinstance(v, torch.Tensor)]
+    assert len(tensors) > 20
+    for k in fb:
+        if isinstance(fb[k], torch.Tensor):
+            assert torch.equal(fa[k], fb[k]), f"{k} differs after the SIGTERM and --resume"
+        else:
+            assert fa[k] == fb[k] or k.endswith(("time", "seconds", "cpu_s")), k

@@ -173,11 +173,15 @@ def register(app: typer.Typer) -> None:
             return
         log_notes(notes)
         from pixelforge.training import Interrupted, train
+        from pixelforge.training.trainer import leave_process_group
 
+        finished = False
         try:
             result = train(cfg, out, resume=resume, progress=not quiet,
                            tune_allocator=(ctx.obj or {}).get("tune_allocator", True))
+            finished = True
         except Interrupted as exc:
+            finished = True  # every rank stopped at the same step (the flag is all-reduced)
             import signal
 
             how = "interrupted" if exc.signum == signal.SIGINT else \
@@ -188,6 +192,8 @@ def register(app: typer.Typer) -> None:
             raise CommandInterrupted(f"{how} at step {exc.step}{where}; continue with: "
                                      f"pixelforge train --out {out} --resume",
                                      exit_code=exc.exit_code) from None
+        finally:
+            leave_process_group(synchronise=finished)
         if os.environ.get("RANK", "0") != "0":  # under accelerate launch: rank 0 reports
             return
         echo(f"trained {cfg.model.name} to step {result.step} in {result.seconds:.1f} s "

@@ -458,6 +458,21 @@ def prepare_config(cfg: RunConfig) -> tuple[RunConfig, list[str]]:
     return resolve_run_config(cfg)
 
 
+def leave_process_group(*, synchronise: bool) -> None:
+    """End this process's part in a multi-process run before the interpreter exits: wait for
+    the other ranks (when all of them finished or stopped together) and destroy the process
+    group. Left to exit, gloo's worker threads are torn down while still joinable, which aborts
+    the process ("terminate called without an active exception", exit -6) after a run that
+    succeeded. A no-op in a single process."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if synchronise:
+        dist.barrier()
+    dist.destroy_process_group()
+
+
 def train(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
           tune_allocator: bool = True) -> TrainResult:
     """Train `cfg` into `run_dir` (the Python API behind `pixelforge train`). With `resume`, go
