@@ -197,20 +197,8 @@ class Worker:
 
 
 def worker_main(spec_json: str) -> None:
-    """The worker's loop: one JSON command per stdin line, one JSON answer per stdout line."""
-    spec = json.loads(spec_json)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the protocol
-    w = Worker(spec)
-    out.write(json.dumps({"ready": True}) + "\n")
-    out.flush()
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        op = cmd.pop("op")
-        if op == "quit":
-            break
-        out.write(json.dumps(getattr(w, op)(**cmd)) + "\n")
-        out.flush()
+    """The worker's loop: train_throughput.py's JSON-lines protocol over stdin/stdout."""
+    tt.serve(lambda: Worker(json.loads(spec_json)))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -350,10 +350,15 @@ class Worker:
 
 
 def worker_main(spec_json: str) -> None:
-    spec = json.loads(spec_json)
+    serve(lambda: Worker(json.loads(spec_json)))
+
+
+def serve(make_worker) -> None:
+    """A worker process's loop: build the worker, then one JSON command per stdin line and one
+    JSON answer per stdout line (i2i_throughput.py's workers speak the same protocol)."""
     out = sys.stdout
     sys.stdout = sys.stderr  # anything printed by libraries must not corrupt the protocol
-    w = Worker(spec)
+    w = make_worker()
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
     for line in sys.stdin:

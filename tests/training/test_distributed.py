@@ -83,18 +83,10 @@ def _launch(tmp_path: Path, overrides: dict, out: Path, processes: int,
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     # its own session: `accelerate launch` starts worker processes, and a timeout or a failed
     # assertion must end all of them, not only the launcher (subprocess.run kills the child only)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=300)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the group, if any
-        except ProcessLookupError:
-            pass
-        proc.wait()
-    assert proc.returncode == 0, err[-3000:]
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    done = _finish(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=env, start_new_session=True))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
 
 
 @pytest.mark.slow
@@ -289,6 +281,7 @@ def _start_cli(run: Path, data: Path, *train_args: str, steps: int = 2) -> subpr
 
 
 def _finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    """Wait for a launch started in its own session, then end whatever is left of its group."""
     try:
         out, err = proc.communicate(timeout=300)
     finally:
