@@ -294,6 +294,24 @@ def photo_gan() -> str:
     return table(_load("photo_gan.json")["rows"]) + "\n"
 
 
+PRIVACY_CMD = """C="--datasets mnist --n-synth 20000 --cas-epochs 5 --out benchmarks/results/privacy.json"
+OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy.py $C --minutes 40 --epsilons 10 inf &
+OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy.py $C --minutes 40 --epsilons 1 --fixtures --fixture-minutes 15 --overhead-steps 50; wait
+OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy.py $C --minutes 20 --epsilons 10 --clip-only &
+OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy.py $C --minutes 20 --epsilons 10 --n-critic 5 --tag=-ncritic5; wait"""
+
+
+def privacy() -> str:
+    """benchmarks/privacy.py's table: CAS, FD, ε and the audit of each run."""
+    if not (RESULTS / "privacy.json").is_file():
+        return _pending("privacy.json", PRIVACY_CMD, "~2.5 CPU-hours: runs of 15 to 40 "
+                        "CPU-minutes plus scoring, two processes side by side, ~80 min")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from privacy import table
+
+    return table(_load("privacy.json"))
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
     "restoration": restoration,
     "shipped-models": shipped_models,
@@ -307,6 +325,7 @@ RENDERERS: dict[str, Callable[[], str]] = {
                                     "data sets, 3 CPU-minutes each, plus scoring; ~35 min on 2 "
                                     "cores"),
     "photo-gan": photo_gan,
+    "privacy": privacy,
     "train-throughput": train_throughput,
     "i2i-throughput": i2i_throughput,
     "vae-quality": vae_quality,

@@ -58,9 +58,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_overrides():
-    """Builds a seed-dcgan config small enough to train a step in well under a second."""
+    """Builds a seed-dcgan config small enough to train a step in well under a second (a pure
+    function, so session-scoped: module-scoped fixtures such as the studio's can use it)."""
     return _tiny_overrides
 
 

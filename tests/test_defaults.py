@@ -236,3 +236,17 @@ def test_shipped_configs_do_not_mix_with_a_recipe():
         plain, _ = resolve_run_config(build_config(tree))
         assert auto.model_copy(update={"model": auto.model.model_copy(
             update={"recipe": "none"})}) == plain, f.name
+
+
+def test_a_conditional_family_with_an_ac_gan_head_gets_its_size_from_the_data(tmp_path):
+    """The size probe builds the class-dependent parts too (an AC-GAN head needs classes)."""
+    import numpy as np
+
+    from pixelforge.config import build_config
+    from pixelforge.recipes import resolve_run_config
+
+    path = tmp_path / "digits.npz"
+    np.savez(path, x=np.zeros((8, 28, 28), np.uint8), y=np.arange(8) % 2)
+    cfg = build_config({}, {"model.name": "dcgan", "model.conditional": True,
+                            "model.params": {"aux_classifier": True}, "data.path": str(path)})
+    assert resolve_run_config(cfg)[0].model.image_size == 28

@@ -256,7 +256,11 @@ def _size_from_data(tree: dict[str, Any], family: str, probe: Any, recipe: Recip
     AUTO_MAX_SIZE or at the applied recipe's max_size."""
     p = tree["model"]
     cap = recipe.max_size if recipe is not None and recipe.max_size else AUTO_MAX_SIZE
-    size = nearest_size(family, min(probe.size, cap), p["channels"], p["latent_dim"], p["params"])
+    params = dict(p["params"])
+    if tree["model"].get("conditional") and "num_classes" not in params:
+        params["num_classes"] = 2  # class-dependent parts (e.g. an AC-GAN head) need some count;
+        # whether a size builds does not depend on how many classes there are
+    size = nearest_size(family, min(probe.size, cap), p["channels"], p["latent_dim"], params)
     if size is None:
         raise UserError(f"model.image_size: no size near the data's {probe.size} px builds "
                         f"a {family} model with these model.params; set it explicitly")

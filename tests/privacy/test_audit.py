@@ -43,7 +43,7 @@ def fixtures():
 def test_copier_is_flagged(fixtures):
     a, _ = fixtures
     assert a["copying"] is True
-    assert a["c_t"] < -3
+    assert a["c_t"] < -3 and a["c_t_effect"] < -0.25
     assert a["memorisation"]["pixels"]["near_copy_fraction"] > 0.9
     assert a["membership_black_box"]["auc"] > 0.9
     assert a["membership_black_box"]["auc_ci95"][0] > 0.8
@@ -52,10 +52,30 @@ def test_copier_is_flagged(fixtures):
 def test_healthy_generator_is_not_flagged(fixtures):
     _, b = fixtures
     assert b["copying"] is False
-    assert abs(b["c_t"]) < 3
+    assert abs(b["c_t"]) < 3 and abs(b["c_t_effect"]) < 0.15
     assert b["memorisation"]["pixels"]["near_copy_fraction"] < 0.05
     lo, hi = b["membership_black_box"]["auc_ci95"]
     assert lo < 0.5 < hi and 0.3 < b["membership_black_box"]["auc"] < 0.7
+
+
+def test_c_t_grows_with_the_sample_size_and_its_effect_size_does_not():
+    """A generator a little too concentrated (its points a little nearer the training set than
+    held-out ones): 10x the samples multiply |C_T| by ~sqrt(10), the effect size stays put. So a
+    large audit's C_T alone would call a mild bias copying; the verdict also needs the effect."""
+    from pixelforge.metrics.copying import copying_test
+
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((3000, 6)).astype(np.float32)
+
+    def run(n: int):
+        held = rng.standard_normal((n, 6)).astype(np.float32)
+        gen = (0.85 * rng.standard_normal((n, 6))).astype(np.float32)
+        return copying_test(train, held, gen, cells=4, seed=0)
+
+    small, large = run(200), run(2000)
+    assert large.c_t < 1.8 * small.c_t < 0  # |C_T| grows (sqrt(10) = 3.2 expected)
+    assert abs(large.effect - small.effect) < 0.05
+    assert -0.25 < large.effect < -0.03  # a mild bias: below the copying verdict's -0.25
 
 
 def test_closest_pairs_come_closest_first(fixtures):

@@ -3,7 +3,6 @@ Train page's overrides (headless Chromium via Playwright)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,15 @@ pytest.importorskip("playwright.sync_api")
 TIMEOUT = 60_000
 
 
-def _tiny_overrides():
-    for mod in list(sys.modules.values()):
-        fn = getattr(mod, "_tiny_overrides", None)
-        if callable(fn) and str(getattr(mod, "__file__", "")).endswith("conftest.py"):
-            return fn
-    raise RuntimeError("tests/conftest.py not loaded")
-
-
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, tiny_npz, tiny_recipe, free_port):
+def studio(tmp_path_factory, tiny_npz, tiny_overrides, tiny_recipe, free_port):
     from pixelforge.config import build_config
     from pixelforge.studio.app import StudioConfig, launch
     from pixelforge.training import train
 
     root = tmp_path_factory.mktemp("studio-dp")
     runs = root / "runs"
-    ov = _tiny_overrides()(tiny_npz, **{"privacy.target_epsilon": 3})
+    ov = tiny_overrides(tiny_npz, **{"privacy.target_epsilon": 3})
     train(build_config({}, ov), runs / "private", progress=False)
     (runs / "data").mkdir()
     (runs / "data" / "tiny.npz").write_bytes(tiny_npz.read_bytes())

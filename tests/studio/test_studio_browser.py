@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +22,6 @@ pytest.importorskip("gradio", reason="the studio needs gradio 6")
 pytest.importorskip("playwright.sync_api")
 
 TIMEOUT = 45_000  # ms: generous, a busy 2-core CI box is slow; waits end when met
-
-
-def _tiny_overrides():
-    """tests/conftest.py's tiny_overrides builder (module-scoped fixtures cannot request it)."""
-    for mod in list(sys.modules.values()):
-        fn = getattr(mod, "_tiny_overrides", None)
-        if callable(fn) and str(getattr(mod, "__file__", "")).endswith("conftest.py"):
-            return fn
-    raise RuntimeError("tests/conftest.py not loaded")
 
 
 def _restoration_checkpoints(root: Path) -> None:
@@ -70,7 +60,7 @@ def artifacts(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, tiny_npz, tiny_recipe, free_port):
+def studio(tmp_path_factory, tiny_npz, tiny_overrides, tiny_recipe, free_port):
     from pixelforge.config import build_config
     from pixelforge.studio.app import StudioConfig, launch
     from pixelforge.studio.safety import Limits
@@ -78,7 +68,7 @@ def studio(tmp_path_factory, tiny_npz, tiny_recipe, free_port):
 
     root = tmp_path_factory.mktemp("studio")
     runs = root / "runs"
-    train(build_config({}, _tiny_overrides()(tiny_npz)), runs / "tiny", progress=False)
+    train(build_config({}, tiny_overrides(tiny_npz)), runs / "tiny", progress=False)
     _restoration_checkpoints(runs / "restore")
     (runs / "data").mkdir()
     (runs / "data" / "tiny.npz").write_bytes(tiny_npz.read_bytes())

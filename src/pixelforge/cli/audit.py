@@ -53,7 +53,8 @@ def register(app: typer.Typer) -> None:
         black, white = report["membership_black_box"], report["membership_white_box"]
         pix = report["memorisation"]["pixels"]
         ct = report["c_t"]
-        ct_text = f"{ct:.2f}" if ct == ct else "n/a: no cell holds 5 generated and 5 held-out"
+        ct_text = (f"{ct:.2f}, effect {report['c_t_effect']:+.2f}" if ct == ct else
+                   "n/a: no cell holds 5 generated and 5 held-out")
         echo(f"copying:     {'YES' if report['copying'] else 'no'} (C_T = {ct_text}, "
              f"near-copies {pix['near_copy_fraction']:.1%} of {report['n_generated']})")
         lo, hi = black["auc_ci95"]

@@ -45,9 +45,14 @@ class CopyingTest:
     held-out data is, i.e. copying; positive: underfitting)."""
 
     c_t: float
-    cells: list[dict]  # {"cell", "z", "n_generated", "n_heldout", "weight"}, most copying first
+    cells: list[dict]  # {"cell", "z", "effect", "n_generated", "n_heldout", "weight"}, most
+    # copying first
     n_cells: int
     cells_used: int
+    # the same weighted average of each cell's effect size U / (m n) - 0.5, in [-0.5, 0.5]:
+    # unlike Z it does not grow with the number of samples (-0.5: every generated point is
+    # nearer the training set than every held-out point of its cell)
+    effect: float = float("nan")
 
 
 def copying_test(train: np.ndarray, heldout: np.ndarray, generated: np.ndarray, *,
@@ -64,7 +69,7 @@ def copying_test(train: np.ndarray, heldout: np.ndarray, generated: np.ndarray, 
     held_cell, _ = vq(heldout.astype(np.float64), centroids)
     d_gen = nearest(generated, train)[0][:, 0]
     d_held = nearest(heldout, train)[0][:, 0]
-    out, total_w, acc = [], 0.0, 0.0
+    out, total_w, acc, acc_effect = [], 0.0, 0.0, 0.0
     for j in range(len(centroids)):
         g, h = d_gen[gen_cell == j], d_held[held_cell == j]
         if len(g) < MIN_CELL or len(h) < MIN_CELL:
@@ -75,10 +80,13 @@ def copying_test(train: np.ndarray, heldout: np.ndarray, generated: np.ndarray, 
         w = len(h) / len(heldout)
         total_w += w
         acc += w * z
-        out.append({"cell": j, "z": float(z), "n_generated": m, "n_heldout": n, "weight": w})
+        acc_effect += w * (u / (m * n) - 0.5)
+        out.append({"cell": j, "z": float(z), "effect": float(u / (m * n) - 0.5),
+                    "n_generated": m, "n_heldout": n, "weight": w})
     out.sort(key=lambda c: c["z"])
     c_t = acc / total_w if total_w else float("nan")
-    return CopyingTest(float(c_t), out, len(centroids), len(out))
+    effect = acc_effect / total_w if total_w else float("nan")
+    return CopyingTest(float(c_t), out, len(centroids), len(out), float(effect))
 
 
 def roc_auc(members: np.ndarray, non_members: np.ndarray) -> float:

@@ -1,7 +1,8 @@
 """The private versions of the GAN and VAE tasks (DP-SGD through Opacus's GradSampleModule and
 DPOptimizer). GANs privatise D only (Opacus's DCGAN example; Bie et al. 2023, "Private GANs,
 revisited"): only D's loss on real images goes through per-sample clipping and noise, the
-gradient of its loss on fakes is public and added afterwards untouched (Opacus issue 418). VAEs
+gradient of its loss on fakes is public: it gets no noise (Opacus issue 418), only the same
+norm bound as the real part so that the two stay in balance. VAEs
 privatise the whole model. Conditional models draw the fakes' classes uniformly: the real
 labels are private data too and reach only D's private step."""
 
@@ -62,6 +63,22 @@ def _quiet_hooks():
         yield
 
 
+def _clipped_mean(params: list, max_norm: float) -> list:
+    """The mean over the batch of per-sample gradients (p.grad_sample) each clipped to total
+    norm max_norm, as DP-SGD treats the real part, then the per-sample buffers cleared. The
+    fakes' gradient is public and needs no clipping for privacy, but left whole it outweighs the
+    clipped real part ~50:1 and D calls everything fake (measured: D's accuracy on reals 0 after
+    25 steps, even without noise)."""
+    samples = [p.grad_sample for p in params]
+    norms = torch.stack([g.reshape(len(g), -1).norm(dim=1) for g in samples]).norm(dim=0)
+    factor = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    out = [torch.einsum("i,i...->...", factor, g) / len(g) for g in samples]
+    for p in params:
+        p.grad_sample = None
+        p.grad = None
+    return out
+
+
 def _empty_grad_samples(params) -> None:
     """An empty Poisson batch still takes a (pure noise) step: zero per-sample gradients."""
     for p in params:
@@ -100,7 +117,7 @@ class PrivateAdversary(Adversary):
 
     def d_step(self, real, fakes, cond=(), *, step, labels=None, fake_cond=None,
                fake_labels=None) -> dict[str, torch.Tensor]:
-        """One DP D update: the fake part's plain gradient, plus the real part's clipped,
+        """One DP D update: the fake part's per-sample clipped mean, plus the real part's clipped,
         noised mean over the expected batch (plan.batch_size)."""
         t, g = self.cfg.train, self.cfg.gan
         fake = fakes if isinstance(fakes, torch.Tensor) else fakes[0]
@@ -109,20 +126,24 @@ class PrivateAdversary(Adversary):
         real_in = self.augmented(real.float(), step)
         fake_in = self.augmented(fake.detach().float(), step)
         self.dp_opt.zero_grad(set_to_none=True)
-        # 1. public: D's loss on the fakes (the real logits enter as constants)
+        # 1. public: D's loss on the fakes (the real logits enter as constants), per-sample
+        # clipped like the real part but without noise
         with torch.no_grad():
             d_real_c = split_logits(self.D(real_in, *cond))[0] if len(real) else None
-        d_fake, c_fake = split_logits(self.D(fake_in, *fake_cond))
-        # an empty private batch: a constant stand-in real logit (the losses are sums of a real
-        # and a fake term, so the fakes' gradient is the same)
-        ref = d_real_c if d_real_c is not None else torch.zeros_like(d_fake[:1]).detach()
-        class_fake = self._class_loss(c_fake, fake_labels)  # AC-GAN: 0.0 without a head
-        loss_fake = self.loss.d_loss(ref, d_fake) + class_fake
-        with _quiet_hooks():
-            loss_fake.backward()
-        fake_grads = [p.grad.detach().clone() if p.grad is not None else None for p in params]
-        for p in params:
-            p.grad = None
+        fake_out: dict[str, torch.Tensor] = {}
+
+        def fake_loss() -> torch.Tensor:
+            d_fake, c_fake = split_logits(self.D(fake_in, *fake_cond))
+            # an empty private batch: a constant stand-in real logit (the losses are sums of a
+            # real and a fake term, so the fakes' gradient is the same)
+            ref = d_real_c if d_real_c is not None else torch.zeros_like(d_fake[:1]).detach()
+            class_fake = self._class_loss(c_fake, fake_labels)  # AC-GAN: 0.0 without a head
+            fake_out.update(d_fake=d_fake.detach(), class_fake=torch.as_tensor(class_fake).detach())
+            return self.loss.d_loss(ref, d_fake) + class_fake
+
+        _private_backward(self.gsm, fake_loss)
+        fake_grads = _clipped_mean(params, self.plan.max_grad_norm)
+        d_fake, class_fake = fake_out["d_fake"], fake_out["class_fake"]
         # 2. private: D's loss on the real images, per-sample gradients
         logs: dict[str, torch.Tensor] = {}
         if len(real):
@@ -136,12 +157,11 @@ class PrivateAdversary(Adversary):
             _private_backward(self.gsm, real_loss)
         else:
             _empty_grad_samples(params)
-            logs["loss_d"] = loss_fake.detach()
+            logs["loss_d"] = self.loss.d_loss(torch.zeros_like(d_fake[:1]), d_fake) + class_fake
         self.dp_opt.generator = step_generator(t.seed, step, self.rank, DP_NOISE)
         self.dp_opt.pre_step()  # clip per sample, sum, add N(0, σ²C²), divide by E[batch]
         for p, fg in zip(params, fake_grads, strict=True):
-            if fg is not None:
-                p.grad = p.grad + fg
+            p.grad = p.grad + fg
         if g.grad_clip or (step + 1) % t.log_every == 0:
             logs["grad_norm_d"] = grad_norm(self.D.parameters(), g.grad_clip)
         self.opt.step()
