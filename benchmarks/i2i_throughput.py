@@ -208,13 +208,7 @@ class Proc(tt.Proc):
     """train_throughput's worker pipe, starting `script` (this file's workers, or its peak one)."""
 
     def __init__(self, name: str, spec: dict[str, Any], script: str = __file__) -> None:
-        self.name, self.spec = name, spec
-        env = dict(os.environ, **spec.get("env", {}))
-        self.p = subprocess.Popen([sys.executable, os.path.abspath(script), "--worker",
-                                   json.dumps(spec)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, env=env)
-        self.results: dict[str, list[dict[str, Any]]] = {}
-        self.ready = False
+        super().__init__(name, spec, script)
 
 
 def configs(threads: int, smoke: bool, only: str | None) -> list[tuple[str, dict[str, Any]]]:

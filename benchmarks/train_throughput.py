@@ -375,10 +375,12 @@ def serve(make_worker) -> None:
 # parent side
 # ------------------------------------------------------------------------------------------------
 class Proc:
-    def __init__(self, name: str, spec: dict[str, Any]) -> None:
+    """A worker process of `script` (this file by default) fed specs over its stdin pipe."""
+
+    def __init__(self, name: str, spec: dict[str, Any], script: str = __file__) -> None:
         self.name, self.spec = name, spec
         env = dict(os.environ, **spec.get("env", {}))
-        self.p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker",
+        self.p = subprocess.Popen([sys.executable, os.path.abspath(script), "--worker",
                                    json.dumps(spec)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, env=env)
         self.results: dict[str, list[dict[str, Any]]] = {}
