@@ -26,7 +26,6 @@ RESULTS = ROOT / "benchmarks" / "results"
 ASSETS = ROOT / "src" / "pixelforge" / "assets"
 DOCS = ROOT / "docs"
 BLOCK = re.compile(r"<!-- results:([a-z0-9-]+) begin -->\n(.*?)<!-- results:\1 end -->", re.S)
-SHIPPED = ("denoise-blind", "upscale-x2", "upscale-x4", "inpaint")  # benchmarks/make_models.py
 
 
 def marker(name: str) -> tuple[str, str]:
@@ -79,14 +78,21 @@ def _budget(recipe: str) -> float:
 
 def shipped_models() -> str:
     """The shipped restoration models' training record (each folder's training.json)."""
-    lines = ["| model | recipe | budget, CPU-min at 1 thread (recipe) | steps | training crops | "
-             "wall-minutes (training.json) |", "|---|---|---:|---:|---:|---:|"]
-    for name in SHIPPED:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from make_models import SHIPPED as MODELS  # benchmarks/make_models.py, next to this script
+
+    lines = ["| model | recipe | CPU-minutes at 1 thread | stages | steps | training crops |",
+             "|---|---|---:|---:|---:|---:|"]
+    for name, (recipe, _, _) in MODELS.items():
         folder = ASSETS / "models" / name
+        if not (folder / "training.json").is_file():
+            lines.append(f"| `{name}` | `restoration/{recipe}` | not shipped yet | | | |")
+            continue
         t = json.loads((folder / "training.json").read_text())
-        recipe = name.replace("-", "_")
-        lines.append(f"| `{name}` | `restoration/{recipe}` | {_budget(recipe):g} | {t['step']:,} | "
-                     f"{t['images_seen']:,} | {t['train_seconds'] / 60:.1f} |")
+        stages = t.get("stages")  # recorded by make_models since 2026-12-07 (else unknown)
+        minutes = t.get("cpu_minutes") or _budget(recipe) * (stages or 1)
+        lines.append(f"| `{name}` | `restoration/{recipe}` | {minutes:g} | {stages or '-'} | "
+                     f"{t['step']:,} | {t['images_seen']:,} |")
     return "\n".join(lines) + "\n"
 
 

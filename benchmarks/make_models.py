@@ -33,6 +33,8 @@ SHIPPED = {
     "upscale-x2": ("upscale_x2", "x2 super-resolution (L1)", "upscale-x2"),
     "upscale-x4": ("upscale_x4", "x4 super-resolution (L1)", "upscale-x4"),
     "inpaint": ("inpaint", "inpainting of free-form holes (white = hole)", "inpaint"),
+    "upscale-x4-photo": ("upscale_x4_photo", "x4 super-resolution of real photos (Real-ESRGAN-"
+                         "style degradations; L1 + perceptual + PatchGAN)", "upscale-x4"),
 }
 # trained after the shipped ones for benchmarks/restoration.py, not shipped: the non-blind
 # sigma-25 denoiser (the blind model's reference) and the GAN fine-tune of upscale-x4
@@ -40,20 +42,36 @@ REFERENCE = ("denoise_sigma25", "upscale_x4_gan")
 PHOTOS_README = "../shared/data/photos/README.md"
 
 
+# recipes trained in stages of their train.time_budget (the first run, then --resume), and on
+# the larger photo set of benchmarks/make_photo_set.py rather than the recipe's photos/train
+STAGES = {"upscale_x4_photo": 3}
+ON_PHOTO_SET = {"upscale_x4_photo"}
+
+
 def train(recipe: str) -> Path:
-    """Train one recipe into runs/models/<recipe> (a fresh run: an old one is removed first)."""
+    """Train one recipe into runs/models/<recipe> (a fresh run: an old one is removed first),
+    in STAGES[recipe] invocations of its budget."""
     out = RUNS / recipe
     if out.exists():
         shutil.rmtree(out)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     cmd = [str(Path(sys.executable).parent / "pixelforge"), "train", "--config",
            f"restoration/{recipe}", "--out", str(out), "--quiet"]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    if recipe in ON_PHOTO_SET:
+        from make_photo_set import default_out  # benchmarks/make_photo_set.py, next to this one
+
+        photos = default_out() / "train"
+        if not photos.is_dir():
+            raise SystemExit(f"{recipe} trains on the photo set: build it first with "
+                             "benchmarks/make_photo_set.py")
+        cmd += ["--data", str(photos)]
+    for stage in range(STAGES.get(recipe, 1)):
+        print("+", " ".join(cmd + ["--resume"] * bool(stage)), flush=True)
+        subprocess.run(cmd + ["--resume"] * bool(stage), cwd=ROOT, env=env, check=True)
     return out
 
 
-def ship(name: str, run: Path) -> Path:
+def ship(name: str, run: Path, cpu_minutes: float | None = None) -> Path:
     """Copy the run's latest exported network (no training state) into the package, atomically."""
     from pixelforge.checkpoint import latest_checkpoint
 
@@ -73,9 +91,13 @@ def ship(name: str, run: Path) -> Path:
     if size > MAX_BYTES:
         raise SystemExit(f"{name}: {size} bytes of safetensors, over the 5 MB limit")
     meta = json.loads((ckpt / "meta.json").read_text())
+    # every `pixelforge train` invocation (the first and each --resume) opens one event file
+    stages = max(1, len(list((run / "tensorboard").glob("events.out.tfevents.*"))))
     (tmp / "training.json").write_text(json.dumps(
-        {k: meta[k] for k in ("step", "images_seen", "train_seconds", "pixelforge_version",
-                              "precision", "data")}, indent=2) + "\n")
+        {**{k: meta[k] for k in ("step", "images_seen", "train_seconds", "pixelforge_version",
+                                 "precision")},
+         "data": meta["data"].replace(str(Path.home()), "~"), "stages": stages,
+         **({"cpu_minutes": cpu_minutes} if cpu_minutes else {})}, indent=2) + "\n")
     (tmp / "training.json").chmod(0o644)
     if (dest / "MODEL_CARD.md").is_file():
         shutil.copy2(dest / "MODEL_CARD.md", tmp / "MODEL_CARD.md")
@@ -83,6 +105,53 @@ def ship(name: str, run: Path) -> Path:
     tmp.rename(dest)
     print(f"shipped {name}: {ckpt} -> {dest} ({size / 1e6:.2f} MB)", flush=True)
     return dest
+
+
+def data_text(training: dict) -> str:
+    """The card's data and licence lines, from the run's own description of its data."""
+    described = training.get("data", "")
+    if "photo_set" in described:  # benchmarks/make_photo_set.py's cache
+        n = described.split(" ", 1)[0]
+        return (f"the training photo set: {n} natural photographs built by "
+                "`benchmarks/make_photo_set.py` (Debian packages' photos plus the shared "
+                "`photos/train`), seeded random crops degraded on the fly. None of the test "
+                "photos, nor the packages reserved for evaluation, was used.\n"
+                "- **Licence of the training data:** free licences per file (public domain, "
+                "CC0, CC-BY and CC-BY-SA, GPL, LGPL, BSD, Apache-2.0, Expat); the script's "
+                "manifest records each file's licence and author, and docs/restoration.md "
+                "(\"Training photo set\") counts them per source.")
+    return (f"`photos/train` of the shared data (99 natural photographs, long side <= 768 px; "
+            f"sources and per-file licences in {PHOTOS_README}): seeded random crops, degraded "
+            "on the fly (pixelforge/data/degraded_photos.py). None of the test photos was used.\n"
+            "- **Licence of the training data:** public domain, CC0-1.0, CC-BY-2.0/3.0, "
+            "CC-BY-SA-4.0, GPL-2+ and LGPL-3.0 photos (the per-file table, with authors for "
+            "attribution, is in the photos README).")
+
+
+def budget_text(budget, training: dict) -> str:
+    """Steps, crops and CPU time; a run trained in stages (--resume) says how many."""
+    stages = training.get("stages", 1)
+    if training.get("cpu_minutes"):
+        cpu = f"{training['cpu_minutes']:g} CPU-minutes in {stages} stage(s)"
+    elif stages > 1:
+        cpu = f"{stages} stages of `train.time_budget: {budget}` CPU-minutes"
+    else:
+        cpu = f"`train.time_budget: {budget}` CPU-minutes"
+    return (f"{cpu} at one thread (`budget_clock: cpu`): {training['step']} steps, "
+            f"{training['images_seen']} training crops.")
+
+
+def usage(name: str, index: dict, kind: str, scale: str) -> str:
+    """How a user reaches the model: the verb's default, or by name."""
+    from pixelforge.pipelines.restore import SHIPPED as DEFAULTS
+
+    if name in DEFAULTS.values():
+        return (f"`pixelforge {index['pipeline']}` uses this model when no `--model RUN` is "
+                f"given; in Python `pixelforge.pipelines.restore.load_restorer(\"{kind}\""
+                f"{scale})`.")
+    return (f"`pixelforge {index['pipeline']} --model {name}` uses this model (it is not the "
+            f"default); in Python `pixelforge.pipelines.restore.load_restorer(\"{kind}\", "
+            f"\"{name}\")`.")
 
 
 def write_card(name: str, results: dict | None) -> None:
@@ -109,22 +178,13 @@ def write_card(name: str, results: dict | None) -> None:
     params = json.dumps({k: v for k, v in cfg.items() if k != "_pixelforge"})
     card = f"""# {name}: {what}
 
-`pixelforge {index['pipeline']}` uses this model when no `--model RUN` is given; in Python
-`pixelforge.pipelines.restore.load_restorer("{kind}"{scale})`. Fine-tune it on your own photos
+{usage(name, index, kind, scale)} Fine-tune it on your own photos
 with `pixelforge train --config restoration/{recipe} --init {name} --data DIR`.
 
 - **Network:** `{index['model']}` component `{comp}`, {params}; {size / 1e6:.2f} MB of
   safetensors (fp32).
-- **Data:** `photos/train` of the shared data (99 natural photographs, long side <= 768 px;
-  sources and per-file licences in {PHOTOS_README}): seeded random crops, degraded on the
-  fly (pixelforge/data/degraded_photos.py). None of the test photos was used.
-- **Licence of the training data:** public domain, CC0-1.0, CC-BY-2.0/3.0, CC-BY-SA-4.0, GPL-2+
-  and LGPL-3.0 photos (the per-file table, with authors for attribution, is in the photos
-  README).
-- **Budget:** `train.time_budget: {budget}` CPU-minutes at one thread (`budget_clock: cpu`;
-  the issue's reference budget is 30): {training['step']}
-  steps, {training['images_seen']} training crops, {training['train_seconds'] / 60:.1f}
-  wall-minutes. Precision: {training['precision']}.
+- **Data:** {data_text(training)}
+- **Budget:** {budget_text(budget, training)} Precision: {training['precision']}.
 - **Reproduce:** `make models` (benchmarks/make_models.py) with the recipe below.
 
 ## Metrics (held-out photos/test, benchmarks/restoration.py)
@@ -148,14 +208,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--results", type=Path, help="benchmarks/restoration.py --json output")
     p.add_argument("--shipped-only", action="store_true",
                    help=f"do not train the reference models ({', '.join(REFERENCE)})")
+    p.add_argument("--cpu-minutes", type=float, default=None,
+                   help="with --no-train: the CPU-minutes the named run trained for, over all its "
+                   "stages (when they differ from the recipe's budget), for its card")
+    p.add_argument("--run", type=Path, default=None,
+                   help="with --no-train and one name: ship this run folder instead of "
+                   "runs/models/<recipe>")
     p.add_argument("names", nargs="*", default=list(SHIPPED), help="which models")
     args = p.parse_args(argv)
     results = json.loads(args.results.read_text()) if args.results else None
     for name in args.names:
         recipe = SHIPPED[name][0]
         if not args.cards_only:
-            run = RUNS / recipe if args.no_train else train(recipe)
-            ship(name, run)
+            run = (args.run or RUNS / recipe) if args.no_train else train(recipe)
+            ship(name, run, args.cpu_minutes)
         write_card(name, results)
     if not (args.cards_only or args.no_train or args.shipped_only):
         for recipe in REFERENCE:  # the GAN fine-tune starts from the shipped upscale-x4

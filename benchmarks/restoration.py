@@ -330,7 +330,7 @@ def bench_rss(b: Bench, lr: int = 1024) -> None:
     log(f"rss: {shape} {seconds:.1f} s, {gib:.2f} GiB")
 
 
-def example_images() -> None:
+def example_images(photo_run: Path | None = None, inpaint_runs: list[Path] | None = None) -> None:
     """Small before/after PNGs for docs/restoration.md (crop 0 of photos/test's eval set)."""
     from pixelforge.baselines import classical as cl
     from pixelforge.core.images import save_grid
@@ -351,6 +351,38 @@ def example_images() -> None:
     holed = c * (1 - m)
     row = [holed + m, cl.inpaint_telea(holed, m), _pipe("inpaint").inpaint(holed, m), c]
     save_grid(torch.cat(row), DOC_IMAGES / "restoration_inpaint.png", nrow=4)
+    photo_grids(crops, photo_run, inpaint_runs or [])
+
+
+def photo_grids(crops, photo_run: Path | None, inpaint_runs: list[Path]) -> None:
+    """Issue 20's side-by-side grids on three photos/test crops, one row each: x4 (bicubic,
+    `upscale-x4`, the photo model, truth) from bicubic-downscaled and from real-degraded inputs,
+    and wide holes (holed, the better classical fill, the shipped inpainter, each run, truth)."""
+    from pixelforge.baselines import classical as cl
+    from pixelforge.core.images import save_grid
+    from pixelforge.data.degradations import item_seed, restoration_pair
+    from pixelforge.data.masks import random_mask
+
+    picks = [crops[i] for i in (0, 5, 10) if i < len(crops)]
+    x4 = upscale_models(4, photo_run)
+    for spec, name in (("bicubic:4", "bicubic"), ("realistic:4", "real")):
+        rows = []
+        for k, c in enumerate(picks):
+            lr = restoration_pair(c, spec, item_seed(SEED, 100 + k), quantize=True)["input"]
+            rows += [cl.upscale_bicubic(lr, 4)] + [p.upscale(lr).clamp(-1, 1)
+                                                  for n, p in x4.items() if n != "GAN fine-tune"]
+            rows.append(c)
+        save_grid(torch.cat(rows), DOC_IMAGES / f"restoration_x4_photo_{name}.png",
+                  nrow=len(rows) // len(picks))
+    models = [_pipe("inpaint")] + [_pipe("inpaint", r) for r in inpaint_runs]
+    rows = []
+    for k, c in enumerate(picks):
+        m = random_mask("wide15_40", 128, 128, seed=item_seed(SEED, 200 + k))[None]
+        holed = c * (1 - m)
+        rows += [holed + m, cl.inpaint_ns(holed, m)]
+        rows += [p.inpaint(holed, m).clamp(-1, 1) for p in models] + [c]
+    save_grid(torch.cat(rows), DOC_IMAGES / "restoration_inpaint_wide.png",
+              nrow=len(rows) // len(picks))
 
 
 def _photo_fd_protocol() -> dict:
@@ -388,7 +420,8 @@ def main(argv: list[str] | None = None) -> None:
     parts = {"denoise": lambda: bench_denoise(b, args.bm3d_n),
              "upscale": lambda: (bench_upscale(b, 2), bench_upscale(b, 4, args.photo_run)),
              "inpaint": lambda: bench_inpaint(b, args.inpaint_run), "speed": lambda: bench_speed(b),
-             "rss": lambda: bench_rss(b), "images": example_images}
+             "rss": lambda: bench_rss(b),
+             "images": lambda: example_images(args.photo_run, args.inpaint_run)}
     for part in args.only:
         b.part = part
         parts[part]()

@@ -68,3 +68,19 @@ def test_save_pretrained_roundtrip(tmp_path, name):
     assert not torch.equal(a, generate_images(g, 5, seed=4))
     pil = loaded.generate(2, seed=3, output="pil")
     assert pil[0].size == (32, 32)
+
+
+def test_d_width_sizes_the_discriminator_alone():
+    """d_width shrinks D (a private D's noise grows with its size) and leaves G as it was."""
+    fam = MODELS.get("dcgan")
+    kw = dict(image_size=28, channels=1, num_classes=10, width=64)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    d_full, d_small = fam.build("discriminator", **kw), fam.build("discriminator", **kw, d_width=16)
+    g_full, g_small = fam.build("generator", **kw), fam.build("generator", **kw, d_width=16)
+    assert count(g_small) == count(g_full)
+    assert count(d_small) < count(d_full) / 6  # 25,760 against 201,344 weights
+    assert count(d_small) == count(fam.build("discriminator", **{**kw, "width": 16}))
+    x, y = torch.randn(3, 1, 28, 28), torch.tensor([0, 4, 9])
+    assert d_small(x, y).shape == (3,)
+    with pytest.raises(UserError, match="model.params.d_width"):
+        fam.build("discriminator", **kw, d_width=-1)

@@ -208,3 +208,21 @@ def test_perceptual_net_is_no_benchmark_judge():
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not any(p.requires_grad for p in a.parameters())
     assert isinstance(a.features, nn.Sequential)
+
+
+def test_a_saturated_correction_still_gets_a_gradient_back_into_range():
+    """compose clamps a corrected fill to [-1, 1] in value, but its gradient passes the clamp: a
+    hole pushed past the range by one bad step is pulled back by the L1 loss. (With a hard clamp
+    that gradient is zero, and the harmonic-fill FFC collapsed to saturated holes for good.)"""
+    from pixelforge.models.inpaint_unet import compose
+
+    image = torch.zeros(1, 3, 4, 4)
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 1:3, 1:3] = 1
+    guess = torch.full((1, 3, 4, 4), 0.2)
+    y = torch.full((1, 3, 4, 4), 3.0, requires_grad=True)  # overshoots: 0.2 + 3 > 1
+    out = compose(image, mask, y, guess)
+    assert torch.equal(out.detach(), image * (1 - mask) + (guess + 3.0).clamp(-1, 1) * mask)
+    (out - 0.0).abs().mul(mask).sum().backward()  # L1 towards a target of 0 in the hole
+    assert torch.equal(y.grad, mask.expand(1, 3, 4, 4))  # +1 in the hole: a step lowers y there
+    assert float(torch.clamp(guess + 3.0, -1, 1).mean()) == 1.0  # the value is still clamped

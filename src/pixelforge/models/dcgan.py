@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pixelforge.errors import UserError
 from pixelforge.models.base import Generator, PixelforgeModule, register_family
 from pixelforge.nn.gemm import Conv2d, ConvTranspose2d, run_sequential  # CPU fast-path layers
 from pixelforge.nn.layers import (
@@ -86,13 +87,19 @@ class DCGANDiscriminator(PixelforgeModule):
     `spectral_norm`: SN on every layer and no BatchNorm (SNGAN). Class-conditional
     (num_classes > 0): a projection term <embed(y), h> on the flattened base-map features
     (`projection`, default on); `aux_classifier` adds an AC-GAN head and forward then returns
-    (logits [N], class_logits [N, K]). `attention` as in the generator.
+    (logits [N], class_logits [N, K]). `attention` as in the generator. `d_width` (0: `width`)
+    sizes D alone: under DP-SGD the noise norm grows with the square root of D's parameter
+    count while the clipped signal does not, so a private D is made smaller than its G.
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64,
                  num_classes: int = 0, attention: int = 0, spectral_norm: bool = False,
-                 projection: bool = True, aux_classifier: bool = False) -> None:
+                 projection: bool = True, aux_classifier: bool = False,
+                 d_width: int = 0) -> None:
         super().__init__()
+        if d_width < 0:
+            raise UserError(f"model.params.d_width={d_width}: must be 0 (same as width) or more")
+        width = d_width or width
         base, n = geometry(image_size, "dcgan")
         check_attention(attention, image_size, base=base)
         check_aux_classifier(aux_classifier, num_classes)

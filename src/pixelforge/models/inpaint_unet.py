@@ -113,8 +113,17 @@ class FillInpainter(PixelforgeModule):
 
 
 def compose(image: torch.Tensor, mask: torch.Tensor, y: torch.Tensor, guess) -> torch.Tensor:
-    """The output: known pixels kept, the hole from the net (a correction of the guess, if any)."""
-    y = torch.tanh(y) if guess is None else (guess + y).clamp(-1, 1)
+    """The output: known pixels kept, the hole from the net (a correction of the guess, if any).
+
+    A corrected guess is clamped to [-1, 1] in value only: the gradient passes the clamp as if it
+    were not there (straight-through). A hard clamp gives zero gradient to every pixel past the
+    range, so once a correction overshot, nothing pulled it back: the harmonic-fill FFC run
+    collapsed at step ~1,100 to holes of saturated colour and stayed there (issue 20)."""
+    if guess is None:
+        y = torch.tanh(y)
+    else:
+        y = guess + y
+        y = y + (y.clamp(-1, 1) - y).detach()
     return image * (1 - mask) + y * mask
 
 
