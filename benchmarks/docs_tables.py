@@ -68,32 +68,65 @@ def restoration() -> str:
     return f"{line}\n\n{pivot(res['rows']).rstrip()}\n"
 
 
-def _budget(recipe: str) -> float:
+def _budget(config: str) -> float:
     import yaml
 
     from pixelforge.configs import find
 
-    return yaml.safe_load(find(f"restoration/{recipe}").read_text())["train"]["time_budget"]
+    return yaml.safe_load(find(config).read_text())["train"]["time_budget"]
 
 
 def shipped_models() -> str:
-    """The shipped restoration models' training record (each folder's training.json)."""
+    """The shipped models' training record (each folder's training.json)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from make_models import SHIPPED as MODELS  # benchmarks/make_models.py, next to this script
+    from make_models import config_name
 
     lines = ["| model | recipe | CPU-minutes at 1 thread | stages | steps | training crops |",
              "|---|---|---:|---:|---:|---:|"]
     for name, (recipe, _, _) in MODELS.items():
-        folder = ASSETS / "models" / name
+        folder, config = ASSETS / "models" / name, config_name(recipe)
         if not (folder / "training.json").is_file():
-            lines.append(f"| `{name}` | `restoration/{recipe}` | not shipped yet | | | |")
+            lines.append(f"| `{name}` | `{config}` | not shipped yet | | | |")
             continue
         t = json.loads((folder / "training.json").read_text())
         stages = t.get("stages")  # recorded by make_models since 2026-12-07 (else unknown)
-        minutes = t.get("cpu_minutes") or _budget(recipe) * (stages or 1)
-        lines.append(f"| `{name}` | `restoration/{recipe}` | {minutes:g} | {stages or '-'} | "
+        minutes = t.get("cpu_minutes") or _budget(config) * (stages or 1)
+        lines.append(f"| `{name}` | `{config}` | {minutes:g} | {stages or '-'} | "
                      f"{t['step']:,} | {t['images_seen']:,} |")
     return "\n".join(lines) + "\n"
+
+
+def colorize() -> str:
+    """The shipped colouriser against the classical colourisers (benchmarks/results/colorize.json;
+    the model card shows the same table)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from make_models import colorize_metrics  # benchmarks/make_models.py, next to this script
+
+    return colorize_metrics() + "\n"
+
+
+CYCLEGAN_60 = (".venv/bin/python benchmarks/translation.py train cyclegan_facades_w32 --budget 60 "
+               "--out runs/bench-translation-60\n.venv/bin/python benchmarks/translation.py score "
+               "cyclegan_facades_w32 --out runs/bench-translation-60 --json "
+               "benchmarks/results/cyclegan_60min.json")
+
+
+def cyclegan_60min() -> str:
+    """CycleGAN facades with the wider generator at issue 20's 60 CPU-minute budget."""
+    if not (RESULTS / "cyclegan_60min.json").is_file():
+        return _pending("cyclegan_60min.json", CYCLEGAN_60, "60 CPU-minutes plus scoring")
+    r = _load("cyclegan_60min.json")
+    t = r["train"]
+    lines = ["| direction | budget (used) | steps | FD translated | FD untranslated | ratio | "
+             "cycle PSNR | L1 to partner | photo FD |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, label in (("a2b", "A -> B photo -> labels"), ("b2a", "B -> A labels -> photo")):
+        d = r[key]
+        lines.append(f"| {label} | {t['budget_cpu_min']:g} ({t['cpu_minutes']:.1f}) CPU-min | "
+                     f"{t['steps_done']} | {d['fd']:.1f} | {d['fd_untranslated']:.1f} | "
+                     f"{d['fd'] / d['fd_untranslated']:.2f} | {d['cycle_psnr']:.1f} dB | "
+                     f"{d['l1']:.3f} | {d['photo_fd']:.2f} |")
+    return "\n".join(lines) + f"\n\nMade by: `{r['command']}` (after `train`, as above).\n"
 
 
 def import_time() -> str:
@@ -321,6 +354,8 @@ def privacy() -> str:
 RENDERERS: dict[str, Callable[[], str]] = {
     "restoration": restoration,
     "shipped-models": shipped_models,
+    "colorize": colorize,
+    "cyclegan-60min": cyclegan_60min,
     "import-time": import_time,
     "cli-memory": cli_memory,
     "loader-throughput": loader_throughput,

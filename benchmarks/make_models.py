@@ -35,17 +35,33 @@ SHIPPED = {
     "inpaint": ("inpaint", "inpainting of free-form holes (white = hole)", "inpaint"),
     "upscale-x4-photo": ("upscale_x4_photo", "x4 super-resolution of real photos (Real-ESRGAN-"
                          "style degradations; L1 + perceptual + PatchGAN)", "upscale-x4"),
+    "colorize": ("photos_colorize_chroma", "colourisation of black-and-white photos and gray "
+                 "scans: chroma only, the input's luma kept exactly (L1 + PatchGAN)",
+                 "colorize"),
 }
+# recipes outside configs/restoration, and the results file their card's metrics come from
+CONFIG_GROUP = {"photos_colorize_chroma": "translation"}
+COLORIZE_RESULTS = ROOT / "benchmarks" / "results" / "colorize.json"
 # trained after the shipped ones for benchmarks/restoration.py, not shipped: the non-blind
 # sigma-25 denoiser (the blind model's reference) and the GAN fine-tune of upscale-x4
 REFERENCE = ("denoise_sigma25", "upscale_x4_gan")
 PHOTOS_README = "../shared/data/photos/README.md"
 
 
-# recipes trained in stages of their train.time_budget (the first run, then --resume), and on
-# the larger photo set of benchmarks/make_photo_set.py rather than the recipe's photos/train
-STAGES = {"upscale_x4_photo": 3}
-ON_PHOTO_SET = {"upscale_x4_photo"}
+# recipes trained in stages of their train.time_budget (the first run, then --resume), each
+# stage with its own extra options, and on the larger photo set of benchmarks/make_photo_set.py
+# rather than the recipe's photos/train. The colouriser: the recipe's L1 weight (100, pix2pix's)
+# for the first 40 CPU-minutes, then 25 so the adversarial term can bring the colour back (it
+# scored 0.56 of the real photos' colourfulness after stage 1), 70 CPU-minutes more.
+LAMBDA_25 = ["--translation.lambda_l1", "25"]
+STAGES = {"upscale_x4_photo": [[], [], []],
+          "photos_colorize_chroma": [[], LAMBDA_25, [*LAMBDA_25, "--train.time_budget", "30"]]}
+ON_PHOTO_SET = {"upscale_x4_photo", "photos_colorize_chroma"}
+
+
+def config_name(recipe: str) -> str:
+    """The recipe's name as `--config` takes it (restoration/ unless CONFIG_GROUP says)."""
+    return f"{CONFIG_GROUP.get(recipe, 'restoration')}/{recipe}"
 
 
 def train(recipe: str) -> Path:
@@ -56,7 +72,7 @@ def train(recipe: str) -> Path:
         shutil.rmtree(out)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     cmd = [str(Path(sys.executable).parent / "pixelforge"), "train", "--config",
-           f"restoration/{recipe}", "--out", str(out), "--quiet"]
+           config_name(recipe), "--out", str(out), "--quiet"]
     if recipe in ON_PHOTO_SET:
         from make_photo_set import default_out  # benchmarks/make_photo_set.py, next to this one
 
@@ -65,9 +81,10 @@ def train(recipe: str) -> Path:
             raise SystemExit(f"{recipe} trains on the photo set: build it first with "
                              "benchmarks/make_photo_set.py")
         cmd += ["--data", str(photos)]
-    for stage in range(STAGES.get(recipe, 1)):
-        print("+", " ".join(cmd + ["--resume"] * bool(stage)), flush=True)
-        subprocess.run(cmd + ["--resume"] * bool(stage), cwd=ROOT, env=env, check=True)
+    for stage, extra in enumerate(STAGES.get(recipe, [[]])):
+        args = cmd + ["--resume"] * bool(stage) + extra
+        print("+", " ".join(args), flush=True)
+        subprocess.run(args, cwd=ROOT, env=env, check=True)
     return out
 
 
@@ -107,14 +124,16 @@ def ship(name: str, run: Path, cpu_minutes: float | None = None) -> Path:
     return dest
 
 
-def data_text(training: dict) -> str:
+def data_text(training: dict, group: str = "") -> str:
     """The card's data and licence lines, from the run's own description of its data."""
     described = training.get("data", "")
+    inputs = ("random crops whose BT.601 luma is the input and whose colour is the target"
+              if group == "colorize" else "seeded random crops degraded on the fly")
     if "photo_set" in described:  # benchmarks/make_photo_set.py's cache
         n = described.split(" ", 1)[0]
         return (f"the training photo set: {n} natural photographs built by "
                 "`benchmarks/make_photo_set.py` (Debian packages' photos plus the shared "
-                "`photos/train`), seeded random crops degraded on the fly. None of the test "
+                f"`photos/train`), {inputs}. None of the test "
                 "photos, nor the packages reserved for evaluation, was used.\n"
                 "- **Licence of the training data:** free licences per file (public domain, "
                 "CC0, CC-BY and CC-BY-SA, GPL, LGPL, BSD, Apache-2.0, Expat); the script's "
@@ -141,10 +160,25 @@ def budget_text(budget, training: dict) -> str:
             f"{training['images_seen']} training crops.")
 
 
+def stages_text(recipe: str) -> str:
+    """The card's line on options that differ between stages (STAGES), if any."""
+    stages = STAGES.get(recipe, [[]])
+    if not any(stages):
+        return ""
+    parts = [f"{i + 1}: " + (f"`{' '.join(extra)}`" if extra else "the recipe as below")
+             for i, extra in enumerate(stages)]
+    return "\n- **Stages** (`--resume` from the second; benchmarks/make_models.py): " + \
+        "; ".join(parts) + "."
+
+
 def usage(name: str, index: dict, kind: str, scale: str) -> str:
     """How a user reaches the model: the verb's default, or by name."""
     from pixelforge.pipelines.restore import SHIPPED as DEFAULTS
 
+    if kind == "colorize":
+        return ("`pixelforge colorize` uses this model when no `--model RUN` is given; in Python "
+                "`pixelforge.pipelines.colorize.load_colorizer()`, and the studio's Restore page "
+                "lists it.")
     if name in DEFAULTS.values():
         return (f"`pixelforge {index['pipeline']}` uses this model when no `--model RUN` is "
                 f"given; in Python `pixelforge.pipelines.restore.load_restorer(\"{kind}\""
@@ -162,14 +196,11 @@ def write_card(name: str, results: dict | None) -> None:
     comp = next(iter(index["components"].values()))
     cfg = json.loads((folder / comp / "config.json").read_text())
     size = sum(f.stat().st_size for f in folder.rglob("*.safetensors"))
-    recipe_text = find(f"restoration/{recipe}").read_text().rstrip()
-    rows = [r for r in (results or {}).get("rows", []) if r.get("group") == group]
-    protocol = (results or {}).get("protocol", {})
-    from restoration import pivot  # benchmarks/restoration.py, next to this script
-
-    metrics = (pivot(rows) + "\nProtocol: " + json.dumps(protocol) if rows else
-               "Not measured yet: run `benchmarks/restoration.py` (docs/benchmarks.md, "
-               "\"Restoration\").")
+    recipe_text = find(config_name(recipe)).read_text().rstrip()
+    if group == "colorize":
+        bench, metrics = "benchmarks/translation.py", colorize_metrics()
+    else:
+        bench, metrics = "benchmarks/restoration.py", restoration_metrics(group, results)
     import yaml
 
     budget = yaml.safe_load(recipe_text)["train"].get("time_budget")
@@ -179,19 +210,19 @@ def write_card(name: str, results: dict | None) -> None:
     card = f"""# {name}: {what}
 
 {usage(name, index, kind, scale)} Fine-tune it on your own photos
-with `pixelforge train --config restoration/{recipe} --init {name} --data DIR`.
+with `pixelforge train --config {config_name(recipe)} --init {name} --data DIR`.
 
 - **Network:** `{index['model']}` component `{comp}`, {params}; {size / 1e6:.2f} MB of
   safetensors (fp32).
-- **Data:** {data_text(training)}
-- **Budget:** {budget_text(budget, training)} Precision: {training['precision']}.
+- **Data:** {data_text(training, group)}
+- **Budget:** {budget_text(budget, training)} Precision: {training['precision']}.{stages_text(recipe)}
 - **Reproduce:** `make models` (benchmarks/make_models.py) with the recipe below.
 
-## Metrics (held-out photos/test, benchmarks/restoration.py)
+## Metrics (held-out photos/test, {bench})
 
 {metrics}
 
-## Recipe (`--config restoration/{recipe}`)
+## Recipe (`--config {config_name(recipe)}`)
 
 ```yaml
 {recipe_text}
@@ -199,6 +230,42 @@ with `pixelforge train --config restoration/{recipe} --init {name} --data DIR`.
 """
     (folder / "MODEL_CARD.md").write_text(card)
     print(f"wrote {folder / 'MODEL_CARD.md'}")
+
+
+def restoration_metrics(group: str, results: dict | None) -> str:
+    """The card's metrics: the restoration benchmark's rows of this model's group."""
+    rows = [r for r in (results or {}).get("rows", []) if r.get("group") == group]
+    if not rows:
+        return ("Not measured yet: run `benchmarks/restoration.py` (docs/benchmarks.md, "
+                "\"Restoration\").")
+    from restoration import pivot  # benchmarks/restoration.py, next to this script
+
+    return pivot(rows) + "\nProtocol: " + json.dumps((results or {}).get("protocol", {}))
+
+
+COLOURISATION_ROWS = {"chroma_unet": "this model", "gray_input": "gray input shown as RGB",
+                      "luma_chroma_lookup": "per-luma mean chroma lookup",
+                      "reinhard": "Reinhard et al. 2001 colour transfer"}
+
+
+def colorize_metrics() -> str:
+    """The card's metrics: the colourisation rows of benchmarks/results/colorize.json."""
+    if not COLORIZE_RESULTS.is_file():
+        return ("Not measured yet: run `benchmarks/translation.py score colorize_chroma --run "
+                "src/pixelforge/assets/models/colorize --size 128 --json "
+                "benchmarks/results/colorize.json`.")
+    r = json.loads(COLORIZE_RESULTS.read_text())
+    lines = ["| method | FD | KID | photo FD | colourfulness (real) | luma exact | PSNR | SSIM |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, label in COLOURISATION_ROWS.items():
+        m = r[key]
+        lines.append(f"| {label} | {m['fd']:.2f} | {m['kid']:.3f} | {m['photo_fd']:.2f} | "
+                     f"{m['colourfulness']:.1f} ({m['colourfulness_real']:.1f}) | "
+                     f"{m['luma_exact'] * 100:.1f}% | {m['psnr']:.2f} | {m['ssim']:.3f} |")
+    return ("\n".join(lines) + f"\n\n{r['n_test_crops']} seeded random {r['size']} px crops of "
+            "the test photos. FD and KID in the features of a `cnn` extractor trained on crops of "
+            "the shared photos/train; photo FD is the shipped photo judge's. Command: "
+            f"`{r['command']}`.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,6 +38,10 @@ SHARED = ROOT.parent / "shared" / "data"
 DATASETS = {"mnist": "mnist.npz", "cifar10": "cifar10.npz"}
 
 
+# the base recipe every row shares unless its own `recipe` record says otherwise
+BASE = {"batch_size": 256, "n_critic": 1, "lr": 2e-4, "planned_steps": 3000}
+
+
 def run_config(data: str, eps: float, args, *, steps: int | None = None, limit=None,
                augment: str = "auto"):
     """The one recipe of every run: conditional dcgan, hinge loss, n_critic D steps per G step
@@ -158,11 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", type=Path, default=SHARED)
     p.add_argument("--epsilons", nargs="+", type=float, default=[1.0, 10.0, math.inf])
     p.add_argument("--minutes", type=float, default=60.0, help="CPU minutes per run")
-    p.add_argument("--steps", type=int, default=3000, help="steps the DP noise is planned for")
+    p.add_argument("--steps", type=int, default=BASE["planned_steps"],
+                   help="steps the DP noise is planned for")
     p.add_argument("--model", default="dcgan")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--n-critic", type=int, default=1)
-    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--batch-size", type=int, default=BASE["batch_size"])
+    p.add_argument("--n-critic", type=int, default=BASE["n_critic"])
+    p.add_argument("--lr", type=float, default=BASE["lr"])
     p.add_argument("--clip", type=float, default=1.0, help="privacy.max_grad_norm")
     p.add_argument("--accountant", default="rdp", choices=["rdp", "prv"])
     p.add_argument("--n-synth", type=int, default=60000, help="synthetic images for CAS and FD")
@@ -214,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             cfg.train.time_budget = minutes
             row = {"run": run_name, "dataset": name,
                    "target_epsilon": eps if math.isfinite(eps) else None,
-                   "cpu_minutes_budget": minutes, **train_once(cfg, run_dir, args.retrain)}
+                   "cpu_minutes_budget": minutes, "recipe": recipe_of(cfg),
+                   **train_once(cfg, run_dir, args.retrain)}
             if row.get("note"):  # scored again: keep the training figures of the run's first row
                 row.update({k: v for k, v in _earlier_row(args.out, run_name).items()
                             if k in ("steps", "images_per_s", "cpu_seconds")})
@@ -223,11 +229,23 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(target_epsilon=None, privacy=None, clip_only=True)
             results["runs"].append(row)
             print(json.dumps(row, default=str), file=sys.stderr, flush=True)
-            _write(results, args.out)
+            _write(results, args.out, args.work)
         if args.overhead_steps:
             results.setdefault("overhead", {})[name] = overhead(data, args, args.work)
-            _write(results, args.out)
+            _write(results, args.out, args.work)
     return 0
+
+
+def recipe_of(cfg) -> dict:
+    """What can differ between rows' recipes, recorded in each row: G's and D's widths, batch,
+    D steps, lr, the steps the noise is planned for."""
+    from pixelforge.models import MODELS
+
+    params = dict(cfg.model.params)
+    width = MODELS.get(cfg.model.name).option("width", params)
+    return {"model": cfg.model.name, "width": width, "d_width": params.get("d_width") or width,
+            "batch_size": cfg.train.batch_size, "n_critic": cfg.train.n_critic,
+            "lr": cfg.train.lr_d, "planned_steps": cfg.train.steps}
 
 
 def _earlier_row(path: Path, run: str) -> dict:
@@ -252,6 +270,23 @@ def _f(v, fmt: str) -> str:
     return "" if v is None else format(v, fmt)
 
 
+def _recipe_note(row: dict, res: dict) -> str:
+    """The row's recipe where it differs from the settings line's (e.g. ", D width 16, noise for
+    10000 steps"); rows written before recipes were recorded say nothing."""
+    rec = row.get("recipe")
+    if not rec:
+        return ""
+    notes = []
+    if rec.get("d_width") != rec.get("width"):
+        notes.append(f"D width {rec['d_width']} (G {rec['width']})")
+    if rec.get("planned_steps") != BASE["planned_steps"] and row.get("target_epsilon"):
+        notes.append(f"noise for {rec['planned_steps']} steps")
+    for key, label in (("batch_size", "batch"), ("n_critic", "n_critic"), ("lr", "lr")):
+        if rec.get(key) is not None and rec[key] != BASE[key]:
+            notes.append(f"{label} {rec[key]:g}")
+    return ", " + ", ".join(notes) if notes else ""
+
+
 def table(res: dict) -> str:
     """The docs table (docs/privacy.md) from the results file: one row per run."""
     head = ("| run | kind | ε target | CPU-min used of budget | steps | CAS | FD | ε spent (δ) | σ | C_T (effect) | "
@@ -262,7 +297,7 @@ def table(res: dict) -> str:
         lo, hi = a["mia_auc_black_box_ci95"] or (None, None)
         kind = ("overfit fixture (64 images, no augmentation)" if "overfit" in r["run"] else
                 "clip only, no noise (diagnostic, not private)" if r.get("clip_only") else
-                "DP" if r["target_epsilon"] else "not private")
+                "DP" if r["target_epsilon"] else "not private") + _recipe_note(r, res)
         eps = (f"{pr['epsilon']:.2f} ({pr['delta']:g})" if pr else "∞")
         effect = f" ({a['c_t_effect']:+.2f})" if a.get("c_t_effect") is not None else ""
         steps = r.get("steps") or pr.get("steps") or ""
@@ -282,9 +317,10 @@ def table(res: dict) -> str:
                 f"gradients against {o['images_per_s_plain']:.0f} for the same model's plain "
                 f"step ({o['dp_over_plain']:.2f}x), measured one after the other in one process."]
     s = res["settings"]
-    out += ["", f"Settings: {s['model']}, batch {s['batch_size']}, n_critic 1 (ncritic5: 5), lr "
-            f"{s['lr']:g}, clip C {s['clip']:g}, {s['accountant']} accountant, noise planned for "
-            f"{s['steps']} steps; CAS on {s['n_synth']:,} synthetic images, {s['cas_epochs']} "
+    out += ["", f"Settings: {s['model']}, batch {BASE['batch_size']}, n_critic "
+            f"{BASE['n_critic']}, lr {BASE['lr']:g}, noise planned for {BASE['planned_steps']} "
+            f"steps, D as wide as G unless the row's kind says otherwise; clip C "
+            f"{s['clip']:g}, {s['accountant']} accountant; CAS on {s['n_synth']:,} synthetic images, {s['cas_epochs']} "
             f"epochs; audit on {s['n_audit']:,} samples, MIA on {s['n_mia']:,} members (or all of "
             f"them, 64 for the fixture) and as many non-members; {s['threads']} thread per "
             f"process.", "",
@@ -292,9 +328,11 @@ def table(res: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write(results: dict, path: Path) -> None:
+def _write(results: dict, path: Path, work: Path | None = None) -> None:
     """Merge this process's rows into the results file (rows keyed by run name, overhead by data
-    set), under a lock: several processes (one per ε, each on its own core) share one file."""
+    set), under a lock: several processes (one per ε, each on its own core) share one file.
+    Rows written before rows recorded their recipe get it from their run folder's config.yaml
+    under `work`, while that folder exists."""
     import fcntl
 
     from pixelforge.metrics.report import _clean  # non-finite floats -> null
@@ -305,6 +343,11 @@ def _write(results: dict, path: Path) -> None:
         old = json.loads(path.read_text()) if path.exists() else {}
         rows = {r["run"]: r for r in old.get("runs", [])}
         rows.update({r["run"]: r for r in results["runs"]})
+        for name, row in rows.items():
+            if "recipe" not in row and work and (work / name / "config.yaml").is_file():
+                from pixelforge.config import load_config
+
+                row["recipe"] = recipe_of(load_config(work / name / "config.yaml"))
         merged = {**old, **{k: v for k, v in results.items() if k != "runs"},
                   "runs": sorted(rows.values(), key=lambda r: r["run"])}
         merged["overhead"] = {**old.get("overhead", {}), **results.get("overhead", {})}

@@ -9,6 +9,12 @@ nothing, at a budget in CPU-minutes (train.time_budget + budget_clock cpu, one t
     .venv/bin/python benchmarks/translation.py table --out runs/bench-tr --json benchmarks/results/translation.json
     .venv/bin/python benchmarks/translation.py grids --out runs/bench-tr   # docs/images/
 
+The shipped colouriser (and any colouriser run) is scored under the colourisation protocol at
+the size it was trained at, into the results file its model card and docs table are made from:
+
+    .venv/bin/python benchmarks/translation.py score colorize_chroma --size 128 \
+        --run src/pixelforge/assets/models/colorize --json benchmarks/results/colorize.json
+
 `train` first times a few steps (CPU seconds per step) so train.steps fits the budget and the
 lr decay (translation.decay_start) ends inside it; time_budget stays on as the hard cap. `score`
 writes <out>/<name>/scores.json; the protocol (64 px, test splits, cnn features of the target
@@ -51,9 +57,13 @@ RUNS = {
     "colorize_chroma": ("photos_colorize_chroma.yaml", {"model.params": UNET}),
     "cyclegan_facades": ("facades_cyclegan.yaml", {
         "model.params": {"width": 16, "n_blocks": 6, "norm": "instance", "upsample": "deconv"}}),
+    # issue 20's lever for cycle PSNR: the recipe's own width (32) instead of 16
+    "cyclegan_facades_w32": ("facades_cyclegan.yaml", {
+        "model.params": {"width": 32, "n_blocks": 6, "norm": "instance", "upsample": "deconv"}}),
     "cyclegan_cat2dog": ("cifar10_cat2dog_cyclegan.yaml", {"model.image_size": 32}),
 }
 COLOURISERS = {"colorize": "pix2pix", "colorize_chroma": "chroma_unet"}  # run -> its row
+CYCLE_FACADES = ("cyclegan_facades", "cyclegan_facades_w32")
 PROBE_STEPS = (2, 4, 24)  # a warm-up run, then two timed runs whose difference is measured
 
 
@@ -142,12 +152,13 @@ def _tensor(ds) -> torch.Tensor:
     return dataset_arrays(ds, None)[0]
 
 
-def _photo_crops(split: str, per_photo: int) -> torch.Tensor:
-    """Seeded random crops (1/2 to all of the shorter side, resized to 64 px) of the photos."""
+def _photo_crops(split: str, per_photo: int, size: int = SIZE) -> torch.Tensor:
+    """Seeded random crops (1/2 to all of the shorter side, resized to `size` px) of the
+    photos."""
     from pixelforge.data.photos import photo_files
     from pixelforge.data.translation import GrayPairs
 
-    ds = GrayPairs(photo_files(PHOTOS, split), size=SIZE, crop="random", seed=777,
+    ds = GrayPairs(photo_files(PHOTOS, split), size=size, crop="random", seed=777,
                    per_photo=per_photo)
     return torch.stack([ds.target(i) for i in range(len(ds))])
 
@@ -158,7 +169,7 @@ def _as_dataset(x: torch.Tensor, what: str):
 
     return ImageDataset(images=to_uint8(x), labels=torch.full((len(x),), -1), num_classes=0,
                         description=what, fingerprint=f"bench-translation-{what}",
-                        image_size=SIZE, channels=3)
+                        image_size=x.shape[-1], channels=3)
 
 
 class Judge:
@@ -177,17 +188,19 @@ class Judge:
         return domain_scores(self.extractor.features(x), self.real, seed=0)
 
 
-def judges(name: str) -> dict[str, Judge]:
-    """The target-domain judges a run is scored with (their extractors are cached once trained)."""
+def judges(name: str, size: int = SIZE) -> dict[str, Judge]:
+    """The target-domain judges a run is scored with (their extractors are cached once trained;
+    `size`: the colourisation crops' side)."""
     if name in COLOURISERS:
-        test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
-        return {"photo_crops": Judge(_as_dataset(train_crops, "photos-train-crops-64"), test)}
+        test, train_crops = _photo_crops("test", 8, size), _photo_crops("train", 10, size)
+        return {"photo_crops": Judge(_as_dataset(train_crops, f"photos-train-crops-{size}"),
+                                     test)}
     if name == "cyclegan_cat2dog":  # one CIFAR-10 classifier's features judge both domains
         train = _cifar("train")
         return {"dog": Judge(train, _cifar("test", DOG)), "cat": Judge(train, _cifar("test", CAT))}
     photos, labels = _tensor(_facades("x_a", "test")), _tensor(_facades("x_b", "test"))
     out = {"photo": Judge(_facades("x_a", "train"), photos)}
-    if name == "cyclegan_facades":
+    if name in CYCLE_FACADES:
         out["label"] = Judge(_facades("x_b", "train"), labels)
     return out
 
@@ -209,10 +222,12 @@ def cmd_score(args) -> dict:
     from pixelforge.metrics.translation import cycle_psnr, paired_scores
 
     name = args.name
-    pipe = _load(args, name)
+    if (args.run or args.size != SIZE) and name not in COLOURISERS:
+        raise SystemExit("--run and --size score colourisers only")
+    pipe = _load_run(args.run) if args.run else _load(args, name)
     tr = lambda x, d: pipe.translate(x, direction=d, precision="fp32")  # noqa: E731
     out: dict = {"name": name}
-    if name in ("pix2pix_facades", "l1_facades", "cyclegan_facades"):
+    if name in ("pix2pix_facades", "l1_facades", *CYCLE_FACADES):
         photos, labels = _tensor(_facades("x_a", "test")), _tensor(_facades("x_b", "test"))
         js = judges(name)
         judge_photo = js["photo"]
@@ -220,7 +235,7 @@ def cmd_score(args) -> dict:
         out["b2a"] = {**judge_photo(fake_photo), **paired_scores(fake_photo, photos),
                       "fd_untranslated": judge_photo(labels)["fd"],
                       "photo_fd": photo_fd(fake_photo, photos)}
-        if name == "cyclegan_facades":
+        if name in CYCLE_FACADES:
             judge_label = js["label"]
             fake_label = tr(photos, "a2b")
             out["a2b"] = {**judge_label(fake_label), **paired_scores(fake_label, labels),
@@ -247,21 +262,60 @@ def cmd_score(args) -> dict:
         from pixelforge.metrics.colourfulness import colourisation_scores
         from pixelforge.pipelines.translate import to_gray
 
-        test, train_crops = _photo_crops("test", 8), _photo_crops("train", 10)
-        judge = judges(name)["photo_crops"]
+        test = _photo_crops("test", 8, args.size)
+        train_crops = _photo_crops("train", 10, args.size)
+        judge = judges(name, args.size)["photo_crops"]
         gray = to_float(to_uint8(to_gray(test)))  # [N, 1, H, W] 8-bit luma
         lookup = LumaChromaLookup.fit(train_crops)
-        candidates = {COLOURISERS[name]: tr(gray, "a2b"), "gray_input": gray.expand(-1, 3, -1, -1),
+        made = pipe.colorize(gray, precision="fp32") if hasattr(pipe, "colorize") \
+            else tr(gray, "a2b")
+        candidates = {COLOURISERS[name]: made, "gray_input": gray.expand(-1, 3, -1, -1),
                       "luma_chroma_lookup": lookup.colorize(gray),
                       "reinhard": reinhard_transfer(gray, lab_statistics(train_crops))}
         for key, images in candidates.items():
             out[key] = {**judge(images), **paired_scores(images.clamp(-1, 1), test),
                         "photo_fd": photo_fd(images.clamp(-1, 1), test),
                         **colourisation_scores(gray, images.clamp(-1, 1), test)}
-        out["n_test_crops"] = len(test)
+        out["n_test_crops"], out["size"] = len(test), args.size
     out["photo_fd_protocol"] = judge_info()  # photo_fd: the shipped judge, target-side reference
-    (args.out / name / "scores.json").write_text(json.dumps(out, indent=2))
+    if args.run:
+        out["run"] = _home(args.run)
+    else:
+        (args.out / name / "scores.json").write_text(json.dumps(out, indent=2))
+    if args.json:  # a results file of its own (the shipped colouriser's card and docs table)
+        import sys
+
+        from pixelforge.metrics.report import _clean
+
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        trained = (args.run or args.out / name) / "bench_train.json"  # `train`'s own record
+        record = {"benchmark": "benchmarks/translation.py",
+                  "command": " ".join(["benchmarks/translation.py", *sys.argv[1:]]),
+                  "threads": torch.get_num_threads(), "torch": torch.__version__, **out,
+                  **({"train": _home_paths(json.loads(trained.read_text()))}
+                     if trained.is_file() else {})}
+        args.json.write_text(json.dumps(_clean(record), indent=1) + "\n")
     return out
+
+
+def _load_run(path: Path):
+    """A run, checkpoint or shipped model folder as its pipeline."""
+    import pixelforge
+
+    return pixelforge.load(path)
+
+
+def _home_paths(record: dict) -> dict:
+    """A record with its path values as `_home` writes them."""
+    return {k: _home(Path(v)) if k == "checkpoint" else v for k, v in record.items()}
+
+
+def _home(path: Path) -> str:
+    """The path as committed results name it: relative to the checkout, or with ~."""
+    path = path.resolve()
+    if path.is_relative_to(ROOT):
+        return str(path.relative_to(ROOT))
+    return str(path).replace(str(Path.home()), "~")
 
 
 def cmd_speed(args) -> dict:
@@ -367,6 +421,13 @@ def main() -> None:
         s.add_argument("name", choices=list(RUNS))
     sub.choices["train"].add_argument("--budget", type=float, default=8.0,
                                       help="CPU-minutes of training")
+    score = sub.choices["score"]
+    score.add_argument("--run", type=Path, default=None, help="score this run, checkpoint or "
+                       "shipped model folder instead of <out>/<name> (colourisers)")
+    score.add_argument("--size", type=int, default=SIZE, help="side of the colourisation crops "
+                       f"(default {SIZE}; the shipped colouriser trained at 128)")
+    score.add_argument("--json", type=Path, default=None, help="also write the scores here, with "
+                       "the command (benchmarks/results/colorize.json)")
     for cmd in ("speed", "table", "warm", "grids"):
         sub.add_parser(cmd)
     sub.choices["table"].add_argument("--json", type=Path, default=None, help="also write the "

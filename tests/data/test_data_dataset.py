@@ -84,6 +84,24 @@ def test_fingerprint_changes_when_an_npz_file_changes(write_npz, digits):
     assert load_images(str(path), image_size=8, channels=1).fingerprint != before
 
 
+def test_an_npz_copied_elsewhere_keeps_its_fingerprint(write_npz, digits, tmp_path):
+    """The fingerprint is the arrays' (the zip's member CRCs), not the file's path or mtime: a
+    data folder copied anew keeps its cached evaluators; a changed array does not."""
+    import shutil
+
+    path = write_npz(x=digits[0])
+    before = load_images(str(path), image_size=8, channels=1).fingerprint
+    copy = tmp_path / "elsewhere" / "copy.npz"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)
+    os.utime(copy, ns=(10**18, 10**18))
+    assert load_images(str(copy), image_size=8, channels=1).fingerprint == before
+    changed = digits[0].copy()
+    changed[0, 0, 0] ^= 1  # one pixel
+    np.savez_compressed(copy, x=changed)
+    assert load_images(str(copy), image_size=8, channels=1).fingerprint != before
+
+
 def test_fingerprint_changes_when_a_folder_gains_a_file(class_folder: Path, make_image, save_image):
     before = load_images(str(class_folder), image_size=8, channels=1).fingerprint
     assert load_images(str(class_folder), image_size=8, channels=1).fingerprint == before

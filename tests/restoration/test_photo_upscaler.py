@@ -1,6 +1,6 @@
 """The sharp photo upscaler's code path (issue 20, model 2): its recipe fine-tunes the shipped x4
 model on realistic degradations through the CLI and resumes exactly; `--model` takes a shipped
-model's name; upscale-x4-photo is refused in one line until its weights ship; the studio lists
+model's name; a known model missing from the install is refused in one line; the studio lists
 shipped models from the same table."""
 
 from __future__ import annotations
@@ -86,8 +86,16 @@ def test_a_shipped_name_is_the_same_model_as_the_default(tmp_path):
     assert a.shape == (92, 68, 3) and np.array_equal(a, b)
 
 
-@pytest.mark.skipif(PHOTO_SHIPPED, reason="upscale-x4-photo ships in this version")
-def test_the_photo_model_is_refused_in_one_line_until_it_ships(tmp_path, capsys):
+def test_a_known_model_missing_from_the_install_is_refused_in_one_line(tmp_path, capsys,
+                                                                       monkeypatch):
+    """An install whose models folder lacks upscale-x4-photo (before it shipped, or a slim
+    build) refuses it by name in one line, listing the upscalers it has."""
+    fake = tmp_path / "models"
+    fake.mkdir()
+    for folder in restore.SHIPPED_DIR.iterdir():
+        if folder.is_dir() and folder.name != PHOTO:
+            (fake / folder.name).symlink_to(folder)
+    monkeypatch.setattr(restore, "SHIPPED_DIR", fake)
     png(tmp_path / "a.png")
     assert main(["upscale", str(tmp_path / "a.png"), "--model", PHOTO, "--out",
                  str(tmp_path / "o")]) == 2

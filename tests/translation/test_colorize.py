@@ -229,3 +229,26 @@ def test_the_studio_restore_page_lists_and_runs_a_colouriser(chroma_run, tmp_pat
                                           [str(tmp_path / "old.png")], None, "", False)
     assert status.startswith("colorize: ")
     assert np.array_equal(luma_of(np.asarray(Image.open(written).convert("RGB"))), gray)
+
+
+def test_a_colouriser_fine_tunes_from_a_trained_one(chroma_run, photos, tmp_path, capsys):
+    """--init RUN (or the shipped model's name) starts G from that colouriser's weights: with
+    a negligible lr_g the fine-tune's exported weights are the source's; a different shape is
+    refused."""
+    from pixelforge.pipelines.base import load_pipeline
+
+    common = ["train", "--config", "translation/photos_colorize_chroma", "--data", str(photos),
+              "--quiet", "--train.steps", "1", "--train.lr_g", "1e-12", *TINY]
+    assert main([*common, "--out", str(tmp_path / "ft"), "--init", str(chroma_run)]) == 0
+    assert main([*common, "--out", str(tmp_path / "fresh")]) == 0
+    source, tuned, fresh = (dict(load_pipeline(p, component="generator_ab").named_parameters())
+                            for p in (chroma_run, tmp_path / "ft", tmp_path / "fresh"))
+    assert all(torch.allclose(source[k], tuned[k], rtol=0, atol=1e-9) for k in source)
+    # the source trained 3 steps at lr 2e-4, so a fresh start is measurably elsewhere
+    assert max((source[k] - fresh[k]).abs().max() for k in source) > 1e-4
+    capsys.readouterr()
+    code = main([*common, "--out", str(tmp_path / "wide"), "--init", str(chroma_run),
+                 "--model.params", "{width: 8, depth: 3}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "train.init" in err[0] and "generator_ab does not match model.params" in err[0]

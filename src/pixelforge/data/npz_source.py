@@ -10,7 +10,7 @@ import numpy as np
 
 from pixelforge.data.array_source import dataset_from_array
 from pixelforge.data.dataset import ImageDataset
-from pixelforge.data.fingerprint import file_stat_identity
+from pixelforge.data.fingerprint import npz_identity
 from pixelforge.data.options import LoadOptions
 from pixelforge.errors import UserError
 
@@ -42,7 +42,7 @@ def load_npz(
         images = _read_images(path, archive, chosen)
         labels, num_classes = _read_labels(archive, keys, chosen, len(images))
         class_names = _read_class_names(archive, keys, num_classes)
-    source_identity = dict(identity or file_stat_identity(path), key=chosen)
+    source_identity = dict(identity or npz_identity(path), key=chosen)
     return dataset_from_array(
         images,
         labels,

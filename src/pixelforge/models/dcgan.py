@@ -32,6 +32,17 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+UPSAMPLE = ("deconv", "resize")
+
+
+def up2(c_in: int, c_out: int, how: str) -> list[nn.Module]:
+    """The layers that double the map: a 4x4 stride-2 transposed conv, or nearest x2 + 3x3 conv."""
+    if how == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), Conv2d(c_in, c_out, 3, 1, 1,
+                                                                     bias=False)]
+    return [ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+
+
 class DCGANGenerator(Generator):
     """z -> base x base map (4x4 at powers of two, 7x7 at 28 px) -> stride-2 transposed convs,
     halving width each stage -> tanh.
@@ -40,12 +51,18 @@ class DCGANGenerator(Generator):
     concatenated to z (so the first layer sees [z, e(y)] and BatchNorm folding still applies).
     `attention`: feature-map size after which a SelfAttention block runs (0: none).
     `g_spectral_norm`: spectral norm on every layer (SAGAN).
+    `upsample`: "deconv" (the paper's 4x4 stride-2 transposed convs) or "resize" (nearest x2
+    then a 3x3 conv, Odena et al. 2016): every output pixel then sees the same number of kernel
+    taps, so no 2-px checkerboard can come from the upsampling itself.
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, latent_dim: int = 100,
                  width: int = 64, num_classes: int = 0, attention: int = 0,
-                 g_spectral_norm: bool = False) -> None:
+                 g_spectral_norm: bool = False, upsample: str = "deconv") -> None:
         super().__init__()
+        if upsample not in UPSAMPLE:
+            raise UserError(f"model.params.upsample={upsample!r}: use one of "
+                            f"{', '.join(UPSAMPLE)}")
         self.image_size, self.channels, self.latent_dim = image_size, channels, latent_dim
         self.num_classes = num_classes
         size, n = geometry(image_size, "dcgan")
@@ -57,13 +74,12 @@ class DCGANGenerator(Generator):
         for _ in range(n - 1):
             if size == attention:
                 layers.append(SelfAttention(ch))
-            layers += [ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
+            layers += [*up2(ch, ch // 2, upsample), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
             size *= 2
         if size == attention:
             layers.append(SelfAttention(ch))
-        layers += [ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [*up2(ch, channels, upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)
         if num_classes:

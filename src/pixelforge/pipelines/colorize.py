@@ -66,10 +66,13 @@ class ColorizePipeline(TranslatePipeline):
 
 
 def load_colorizer(model: str | Path | None = None) -> ColorizePipeline:
-    """The colouriser of a run/checkpoint folder, or the shipped one when model is None (a
-    UserError saying none ships yet, and how to train one, when it is not installed)."""
+    """The colouriser of a run/checkpoint folder or shipped name ("colorize"), or the shipped
+    one when model is None (a UserError saying none ships yet, and how to train one, when it is
+    not installed)."""
     from pixelforge.pipelines.base import load_pipeline
 
+    if model == SHIPPED_NAME and not Path(model).exists():
+        model = None
     if model is None:
         path = SHIPPED_DIR / SHIPPED_NAME
         if not (path / "model_index.json").is_file():

@@ -25,11 +25,12 @@ from pixelforge.pipelines.tiled import tiled_apply
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
 SHIPPED = {"denoise": "denoise-blind", "upscale-2": "upscale-x2", "upscale-4": "upscale-x4",
            "inpaint": "inpaint"}
-# every model a pixelforge version may ship, name -> kind: the defaults above plus the ones only
-# chosen by name (`pixelforge upscale --model upscale-x4-photo`); a name ships when its folder
-# holds a model_index.json (upscale-x4-photo: once its weights are trained, issue 20)
+# every model a pixelforge version may ship, name -> kind: the defaults above, the ones only
+# chosen by name (`pixelforge upscale --model upscale-x4-photo`) and the colouriser (the default
+# of `pixelforge colorize`, pipelines/colorize.py); a name ships when its folder holds a
+# model_index.json
 SHIPPED_MODELS = {**{name: key.partition("-")[0] for key, name in SHIPPED.items()},
-                  "upscale-x4-photo": "upscale"}
+                  "upscale-x4-photo": "upscale", "colorize": "colorize"}
 INPAINT_MAX_SIDE = 768  # larger images: inpaint a crop around the mask and paste it back
 INPAINT_MARGIN = 64  # context (px) kept around the mask's bounding box, at least
 

@@ -10,7 +10,6 @@ network is what checkpoints export.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -18,11 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from pixelforge.data import degraded_photos  # noqa: F401  (registers the "degraded" dataset builder)
-from pixelforge.errors import UserError
 from pixelforge.models.base import PixelforgeModule
 from pixelforge.models.patchgan import PatchGAN
 from pixelforge.training.adversary import Adversary
 from pixelforge.training.ema import EMA
+from pixelforge.training.init import copy_init_weights
 from pixelforge.training.optim import adam, align_state_layout
 from pixelforge.training.task import Task, cpu_copy
 
@@ -178,13 +177,7 @@ class RestoreTask(Task):
     def init_from(self, source: str) -> str:
         """Copy the weights of `source`'s network of this role (run, checkpoint or shipped model
         name) into the network and its EMA; returns where they came from."""
-        net = load_init_network(source, self.role)
-        try:
-            self.net.load_state_dict(net.state_dict())
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[-1].strip()
-            raise UserError(f"train.init {source!r}: its {self.role} does not match "
-                            f"model.params ({first})") from None
+        copy_init_weights(self.net, source, self.role)
         self.ema = EMA(self.net, decay=self.cfg.train.ema_decay, rampup=self.cfg.train.ema_rampup)
         return str(source)
 
@@ -226,28 +219,6 @@ class InpaintTask(RestoreTask):
 
     def d_cond(self, batch: dict[str, torch.Tensor]) -> tuple:
         return (batch["mask"],)
-
-
-def resolve_model_path(source: str | Path) -> Path:
-    """A run folder, checkpoint folder, or the name of a shipped model (e.g. upscale-x4)."""
-    from pixelforge.pipelines.restore import SHIPPED_DIR
-
-    p = Path(source)
-    if p.exists():
-        return p
-    if (SHIPPED_DIR / str(source) / "model_index.json").is_file():
-        return SHIPPED_DIR / str(source)
-    shipped = sorted(d.name for d in SHIPPED_DIR.iterdir() if d.is_dir()) \
-        if SHIPPED_DIR.is_dir() else []
-    raise UserError(f"train.init {str(source)!r}: no such run, checkpoint or shipped model "
-                    f"(shipped: {', '.join(shipped) or 'none'})")
-
-
-def load_init_network(source: str | Path, role: str) -> nn.Module:
-    """The network of component `role` from a run, checkpoint or shipped model name."""
-    from pixelforge.pipelines.base import load_pipeline
-
-    return load_pipeline(resolve_model_path(source), component=role)
 
 
 def feature_network(cfg) -> nn.Module:

@@ -24,6 +24,7 @@ from pixelforge.losses.translation import cycle_loss, identity_loss, l1_to_targe
 from pixelforge.models.base import PixelforgeModule
 from pixelforge.training.adversary import Adversary
 from pixelforge.training.image_pool import ImagePool
+from pixelforge.training.init import copy_init_weights
 from pixelforge.training.optim import adam, align_state_layout
 from pixelforge.training.sampler import step_generator
 from pixelforge.training.task import Task, cpu_copy
@@ -215,6 +216,12 @@ class Pix2PixTask(TranslationTask):
 
     def components(self) -> dict[str, PixelforgeModule]:
         return {self.component: cpu_copy(self.G)}
+
+    def init_from(self, source: str) -> str:
+        """Start G from `source`'s generator of this direction (a run, checkpoint or shipped model
+        such as colorize): fine-tuning on a user's own pictures. D starts afresh."""
+        copy_init_weights(self.G, source, self.component)
+        return str(source)
 
     @torch.no_grad()
     def preview(self, n: int, seed: int) -> dict[str, torch.Tensor]:
