@@ -103,7 +103,20 @@ def colorize() -> str:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from make_models import colorize_metrics  # benchmarks/make_models.py, next to this script
 
-    return colorize_metrics() + "\n"
+    text = colorize_metrics() + "\n"
+    stages = [(f"after stage {i} (checkpoint copied aside)", RESULTS / f"colorize_stage{i}.json")
+              for i in (1, 2)] + [("shipped (after stage 3)", RESULTS / "colorize.json")]
+    stages = [(label, f) for label, f in stages if f.is_file()]
+    if len(stages) > 1:
+        text += ("\nBy stage (benchmarks/results/colorize_stage*.json, the same command on each "
+                 "stage's last checkpoint):\n\n| checkpoint | FD | photo FD | colourfulness / "
+                 "real | Y-exact | PSNR | SSIM |\n|---|---:|---:|---:|---:|---:|---:|\n")
+        for label, f in stages:
+            m = json.loads(f.read_text())["chroma_unet"]
+            text += (f"| {label} | {m['fd']:.2f} | {m['photo_fd']:.2f} | "
+                     f"{m['colourfulness_ratio']:.2f} | {m['luma_exact'] * 100:.0f}% | "
+                     f"{m['psnr']:.2f} | {m['ssim']:.3f} |\n")
+    return text
 
 
 CYCLEGAN_60 = (".venv/bin/python benchmarks/translation.py train cyclegan_facades_w32 --budget 60 "
