@@ -270,9 +270,9 @@ def _f(v, fmt: str) -> str:
     return "" if v is None else format(v, fmt)
 
 
-def _recipe_note(row: dict, res: dict) -> str:
-    """The row's recipe where it differs from the settings line's (e.g. ", D width 16, noise for
-    10000 steps"); rows written before recipes were recorded say nothing."""
+def _recipe_note(row: dict) -> str:
+    """The row's recipe where it differs from BASE (e.g. ", D width 16 (G 64), noise for 10000
+    steps"); rows written before recipes were recorded say nothing."""
     rec = row.get("recipe")
     if not rec:
         return ""
@@ -297,7 +297,7 @@ def table(res: dict) -> str:
         lo, hi = a["mia_auc_black_box_ci95"] or (None, None)
         kind = ("overfit fixture (64 images, no augmentation)" if "overfit" in r["run"] else
                 "clip only, no noise (diagnostic, not private)" if r.get("clip_only") else
-                "DP" if r["target_epsilon"] else "not private") + _recipe_note(r, res)
+                "DP" if r["target_epsilon"] else "not private") + _recipe_note(r)
         eps = (f"{pr['epsilon']:.2f} ({pr['delta']:g})" if pr else "∞")
         effect = f" ({a['c_t_effect']:+.2f})" if a.get("c_t_effect") is not None else ""
         steps = r.get("steps") or pr.get("steps") or ""

@@ -188,13 +188,20 @@ class Judge:
         return domain_scores(self.extractor.features(x), self.real, seed=0)
 
 
-def judges(name: str, size: int = SIZE) -> dict[str, Judge]:
-    """The target-domain judges a run is scored with (their extractors are cached once trained;
-    `size`: the colourisation crops' side)."""
+def colour_crops(size: int = SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """(test, train) crops of the colourisation protocol at `size` px."""
+    return _photo_crops("test", 8, size), _photo_crops("train", 10, size)
+
+
+def colour_judge(test: torch.Tensor, train_crops: torch.Tensor) -> Judge:
+    """The colourisers' judge: an extractor trained on the train crops, against the test ones."""
+    return Judge(_as_dataset(train_crops, f"photos-train-crops-{test.shape[-1]}"), test)
+
+
+def judges(name: str) -> dict[str, Judge]:
+    """The target-domain judges a run is scored with (their extractors are cached once trained)."""
     if name in COLOURISERS:
-        test, train_crops = _photo_crops("test", 8, size), _photo_crops("train", 10, size)
-        return {"photo_crops": Judge(_as_dataset(train_crops, f"photos-train-crops-{size}"),
-                                     test)}
+        return {"photo_crops": colour_judge(*colour_crops())}
     if name == "cyclegan_cat2dog":  # one CIFAR-10 classifier's features judge both domains
         train = _cifar("train")
         return {"dog": Judge(train, _cifar("test", DOG)), "cat": Judge(train, _cifar("test", CAT))}
@@ -211,10 +218,11 @@ def cmd_warm(args) -> dict:
             for name in ("colorize", "cyclegan_facades", "cyclegan_cat2dog")}
 
 
-def _load(args, name: str):
+def _load(path: Path):
+    """A run, checkpoint or shipped model folder as its pipeline."""
     import pixelforge
 
-    return pixelforge.load(args.out / name)
+    return pixelforge.load(path)
 
 
 def cmd_score(args) -> dict:
@@ -224,7 +232,7 @@ def cmd_score(args) -> dict:
     name = args.name
     if (args.run or args.size != SIZE) and name not in COLOURISERS:
         raise SystemExit("--run and --size score colourisers only")
-    pipe = _load_run(args.run) if args.run else _load(args, name)
+    pipe = _load(args.run or args.out / name)
     tr = lambda x, d: pipe.translate(x, direction=d, precision="fp32")  # noqa: E731
     out: dict = {"name": name}
     if name in ("pix2pix_facades", "l1_facades", *CYCLE_FACADES):
@@ -262,9 +270,8 @@ def cmd_score(args) -> dict:
         from pixelforge.metrics.colourfulness import colourisation_scores
         from pixelforge.pipelines.translate import to_gray
 
-        test = _photo_crops("test", 8, args.size)
-        train_crops = _photo_crops("train", 10, args.size)
-        judge = judges(name, args.size)["photo_crops"]
+        test, train_crops = colour_crops(args.size)
+        judge = colour_judge(test, train_crops)
         gray = to_float(to_uint8(to_gray(test)))  # [N, 1, H, W] 8-bit luma
         lookup = LumaChromaLookup.fit(train_crops)
         made = pipe.colorize(gray, precision="fp32") if hasattr(pipe, "colorize") \
@@ -298,13 +305,6 @@ def cmd_score(args) -> dict:
     return out
 
 
-def _load_run(path: Path):
-    """A run, checkpoint or shipped model folder as its pipeline."""
-    import pixelforge
-
-    return pixelforge.load(path)
-
-
 def _home_paths(record: dict) -> dict:
     """A record with its path values as `_home` writes them."""
     return {k: _home(Path(v)) if k == "checkpoint" else v for k, v in record.items()}
@@ -329,7 +329,7 @@ def cmd_speed(args) -> dict:
     for name in RUNS:
         if not (args.out / name).is_dir():
             continue
-        pipe = _load(args, name)
+        pipe = _load(args.out / name)
         for direction in pipe.directions:
             for prec in ("fp32", "auto"):
                 pipe.translate(x, direction=direction, precision=prec)  # warm-up
@@ -356,7 +356,7 @@ def cmd_grids(args) -> dict:
     written = {}
 
     def tr(name, x, d):
-        return _load(args, name).translate(x, direction=d, precision="fp32")
+        return _load(args.out / name).translate(x, direction=d, precision="fp32")
 
     def write(file, columns):
         rows = torch.stack([c.expand(-1, 3, -1, -1) for c in columns], dim=1).flatten(0, 1)
