@@ -61,6 +61,7 @@ bench-import: $(VENV)/.installed
 models: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) benchmarks/make_models.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/restoration.py --bm3d-n 5 --json benchmarks/results/restoration.json
+	OMP_NUM_THREADS=1 $(PY) benchmarks/translation.py fit-gain --run src/pixelforge/assets/models/colorize
 	OMP_NUM_THREADS=1 $(PY) benchmarks/translation.py score colorize_chroma --size 128 \
 		--run src/pixelforge/assets/models/colorize --json benchmarks/results/colorize.json
 	$(PY) benchmarks/make_models.py --cards-only --results benchmarks/results/restoration.json

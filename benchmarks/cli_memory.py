@@ -37,11 +37,25 @@ RUNS = {  # name -> (verb, arguments after the input, input file)
     "denoise_12mp_tile0": (["denoise"], ["--tile", "0"], "photo_12mp.jpg"),
     "upscale_x4_4096_auto": (["upscale"], ["--scale", "4"], "square_1024.png"),
     "upscale_x4_4096_tile256": (["upscale"], ["--scale", "4", "--tile", "256"], "square_1024.png"),
+    # a 12 MP (4000 x 3000) result from every other shipped model, with the default budget: the
+    # upscalers from the 2000 x 1500 and 1000 x 750 pictures that make one, the inpainter with an
+    # 800 x 600 box in the middle, the colouriser on a gray JPEG
+    "upscale_x2_12mp_auto": (["upscale"], ["--scale", "2"], "photo_2000x1500.png"),
+    "upscale_x4_12mp_auto": (["upscale"], ["--scale", "4"], "photo_1000x750.png"),
+    "upscale_x4_photo_12mp_auto": (["upscale"], ["--model", "upscale-x4-photo"],
+                                   "photo_1000x750.png"),
+    "inpaint_12mp_box": (["inpaint"], ["--box", "1600,1200,800,600"], "photo_12mp.jpg"),
+    "colorize_12mp_auto": (["colorize"], [], "gray_12mp.jpg"),
 }
+MODEL_OF = {  # run -> the shipped model it measures (pipelines/restore.SHIPPED_MODELS)
+    "denoise_12mp_auto": "denoise-blind", "upscale_x2_12mp_auto": "upscale-x2",
+    "upscale_x4_12mp_auto": "upscale-x4", "upscale_x4_photo_12mp_auto": "upscale-x4-photo",
+    "inpaint_12mp_box": "inpaint", "colorize_12mp_auto": "colorize"}
 
 
 def make_inputs(folder: Path) -> None:
-    """photo_12mp.jpg (4000 x 3000), square_1024.png (1024 x 1024), small_64.png, seeded."""
+    """photo_12mp.jpg (4000 x 3000) and its gray copy gray_12mp.jpg, photo_2000x1500.png,
+    photo_1000x750.png, square_1024.png (1024 x 1024), small_64.png; seeded."""
     rng = np.random.default_rng(0)
     photos = sorted(PHOTOS.glob("*.png")) if PHOTOS.is_dir() else []
     if photos:
@@ -51,10 +65,13 @@ def make_inputs(folder: Path) -> None:
         y, x = np.mgrid[0:384, 0:512]
         base = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8))
     for name, size in (("photo_12mp.jpg", (4000, 3000)), ("square_1024.png", (1024, 1024)),
-                       ("small_64.png", (64, 64))):
+                       ("small_64.png", (64, 64)), ("photo_2000x1500.png", (2000, 1500)),
+                       ("photo_1000x750.png", (1000, 750))):
         a = np.asarray(base.resize(size, Image.BICUBIC)).astype(np.float32)
         a = np.clip(a + rng.normal(0, 8, a.shape), 0, 255).astype(np.uint8)
         Image.fromarray(a).save(folder / name, quality=92)
+    with Image.open(folder / "photo_12mp.jpg") as im:
+        im.convert("L").save(folder / "gray_12mp.jpg", quality=92)
 
 
 def run_one(args: list[str], workdir: Path) -> dict:
@@ -99,7 +116,7 @@ def measure(only: list[str] | None) -> dict:
 
 def doc_block(res: dict) -> str:
     """The docs' memory block (markers included), as benchmarks/docs_tables.py writes it."""
-    return f"{BEGIN}\n{sentence(res)}\n{END}"
+    return f"{BEGIN}\n{sentence(res)}{model_table(res)}\n{END}"
 
 
 def sentence(res: dict) -> str:
@@ -118,6 +135,21 @@ def sentence(res: dict) -> str:
             f"({gib('upscale_x4_4096_tile256')} with `--tile 256`). Every peak includes Python, "
             f"torch, the model and its compute kernels: denoising a 64 px picture peaks at "
             f"{gib('denoise_64px')}.")
+
+
+def model_table(res: dict) -> str:
+    """Peak RSS of a 12 MP result from each shipped model (rows measured so far)."""
+    r = res["runs"]
+    rows = [f"| `{model}` | {' '.join(r[run]['args'][:2] + r[run]['args'][4:])} | "
+            f"{r[run]['peak_rss_mib'] / 1024:.2f} | {r[run]['seconds']:.0f} |"
+            for run, model in MODEL_OF.items() if run in r]
+    if not rows:
+        return ""
+    return ("\n\nA 12 MP (4000 x 3000) result from every shipped model, default budget (the "
+            "upscalers from the 2000 x 1500 / 1000 x 750 pictures that make one; seconds on a "
+            "shared machine, for orientation only):\n\n"
+            "| model | command (input, options) | peak RSS (GiB) | seconds |\n|---|---|---:|---:|\n"
+            + "\n".join(rows))
 
 
 def write_docs(res: dict) -> None:

@@ -105,7 +105,10 @@ def colorize() -> str:
 
     text = colorize_metrics() + "\n"
     stages = [(f"after stage {i} (checkpoint copied aside)", RESULTS / f"colorize_stage{i}.json")
-              for i in (1, 2)] + [("shipped (after stage 3)", RESULTS / "colorize.json")]
+              for i in (1, 2)] + [
+        ("after stage 3, chroma gain 1 (colorize_gain1.json)", RESULTS / "colorize_gain1.json"),
+        ("shipped: stage 3 with the chroma gain fitted on train photos",
+         RESULTS / "colorize.json")]
     stages = [(label, f) for label, f in stages if f.is_file()]
     if len(stages) > 1:
         text += ("\nBy stage (benchmarks/results/colorize_stage*.json, the same command on each "
@@ -151,9 +154,10 @@ def import_time() -> str:
 
 def cli_memory() -> str:
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from cli_memory import sentence  # benchmarks/cli_memory.py, next to this script
+    from cli_memory import model_table, sentence  # benchmarks/cli_memory.py, next to this script
 
-    return sentence(_load("cli_memory.json")) + "\n"
+    res = _load("cli_memory.json")
+    return sentence(res) + model_table(res) + "\n"
 
 
 def loader_throughput() -> str:

@@ -171,6 +171,18 @@ def stages_text(recipe: str) -> str:
         "; ".join(parts) + "."
 
 
+def gain_text(index: dict) -> str:
+    """The card's line on a colouriser's fitted chroma gain (model_index.json), if any."""
+    fit = index.get("colorize") or {}
+    if "chroma_gain" not in fit:
+        return ""
+    return (f"- **Chroma gain:** {fit['chroma_gain']:g}, multiplied into the predicted chroma "
+            f"(`--chroma-gain` overrides it): fitted on {fit.get('fitted_on', 'training photos')} "
+            f"(colourfulness {fit.get('colourfulness_at_gain_1')} at gain 1, "
+            f"{fit.get('colourfulness_train')} in the photos) by `benchmarks/translation.py "
+            "fit-gain`; never on test photos.\n")
+
+
 def usage(name: str, index: dict, kind: str, scale: str) -> str:
     """How a user reaches the model: the verb's default, or by name."""
     from pixelforge.pipelines.restore import SHIPPED as DEFAULTS
@@ -216,7 +228,7 @@ with `pixelforge train --config {config_name(recipe)} --init {name} --data DIR`.
   safetensors (fp32).
 - **Data:** {data_text(training, group)}
 - **Budget:** {budget_text(budget, training)} Precision: {training['precision']}.{stages_text(recipe)}
-- **Reproduce:** `make models` (benchmarks/make_models.py) with the recipe below.
+{gain_text(index)}- **Reproduce:** `make models` (benchmarks/make_models.py) with the recipe below.
 
 ## Metrics (held-out photos/test, {bench})
 

@@ -121,9 +121,14 @@ def bench_denoise(b: Bench, bm3d_n: int) -> None:
         blur_sigma = sigma if sigma else 15.0
         outs, sec = _timed(lambda x, s=blur_sigma: cl.gaussian_denoise(x, s), inputs)
         b.score("denoise", spec, "Gaussian blur", outs, targets, kind="denoise", seconds=sec)
-        if sigma and bm3d_n:
-            outs, sec = _timed(lambda x, s=sigma: cl.bm3d_denoise(x, s), inputs[:bm3d_n])
-            b.score("denoise", spec, f"BM3D (first {len(outs)})", outs, targets[:bm3d_n],
+        bm3d_sigma = sigma or JPEG_BM3D_SIGMA
+        if bm3d_sigma and bm3d_n:
+            outs, sec = _timed(lambda x, s=bm3d_sigma: cl.bm3d_denoise(x, s), inputs[:bm3d_n])
+            label = "BM3D" + ("" if sigma else f" (sigma {bm3d_sigma:g}, tuned)")
+            if len(outs) == len(inputs):  # every crop: the rows above are the comparison
+                b.score("denoise", spec, label, outs, targets, kind="denoise", seconds=sec)
+                continue
+            b.score("denoise", spec, f"{label} (first {len(outs)})", outs, targets[:bm3d_n],
                     kind="denoise", seconds=sec)
             for name, pipe in models.items():
                 if name.startswith("sigma") and spec != "noise:25":
@@ -134,12 +139,15 @@ def bench_denoise(b: Bench, bm3d_n: int) -> None:
                         kind="denoise")
 
 
-# NL-means h for JPEG q30 artefacts (no noise sigma to tie it to): picked by --tune-jpeg on 30
-# seeded 128 px photos/train crops from h in 2-10 (3.0: 32.14 dB; 6.0: 31.55; 10: 30.39)
+# NL-means h and BM3D sigma for JPEG q30 artefacts (no noise sigma to tie them to): picked by
+# --tune-jpeg on 30 seeded 128 px photos/train crops (h 3.0: 32.14 dB; 6.0: 31.55; 10: 30.39)
 JPEG_NLMEANS_H = 3.0
+JPEG_BM3D_SIGMA = None  # set from --tune-jpeg
 
 
-def tune_jpeg_h() -> float:
+def tune_jpeg_h() -> dict[str, float]:
+    """The classical denoisers' strength for JPEG q30 artefacts (no noise sigma to tie it to):
+    NL-means h and BM3D's sigma, each the best mean PSNR on 30 seeded 128 px photos/train crops."""
     from pixelforge.baselines import classical as cl
     from pixelforge.data.degradations import item_seed, restoration_pair
     from pixelforge.metrics.restoration import psnr
@@ -148,12 +156,17 @@ def tune_jpeg_h() -> float:
     crops = [c[None] for c in eval_crops(PHOTOS / "train", n=30, size=128, seed=1)]
     pairs = [restoration_pair(c, "jpeg:30", item_seed(1, i), quantize=True)
              for i, c in enumerate(crops)]
-    best = {}
-    for h in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-        best[h] = sum(float(psnr(cl.nlmeans(p["input"], h=h), p["target"]).mean())
-                      for p in pairs) / len(pairs)
-        log(f"jpeg:30 NL-means h {h}: {best[h]:.3f} dB")
-    return max(best, key=best.get)
+    picked = {}
+    for name, run, values in (("nlmeans_h", lambda x, v: cl.nlmeans(x, h=v),
+                               (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)),
+                              ("bm3d_sigma", cl.bm3d_denoise, (3.0, 5.0, 7.0, 10.0, 14.0))):
+        best = {}
+        for v in values:
+            best[v] = sum(float(psnr(run(p["input"], v), p["target"]).mean())
+                          for p in pairs) / len(pairs)
+            log(f"jpeg:30 {name} {v}: {best[v]:.3f} dB")
+        picked[name] = max(best, key=best.get)
+    return picked
 
 
 PHOTO_MODEL = "upscale-x4-photo"  # the sharp x4 (issue 20): shipped, or its run while training
@@ -269,12 +282,23 @@ def bench_speed(b: Bench) -> None:
     b.add("speed", "bf16 conv peak (64->64 3x3, 1 thread)", "machine", "gflops", peak)
     b.add("speed", "cpu_has_fast_bf16", "machine", "value", str(cpu_has_fast_bf16()))
     crops = b.crops[:4]
+    from pixelforge.core.images import to_gray
+    from pixelforge.pipelines.colorize import load_colorizer
+    from pixelforge.pipelines.restore import SHIPPED_DIR
+
+    # every shipped model (pipelines/restore.SHIPPED_MODELS), each on its own degradation
     cases = {"denoise": (_pipe("denoise"), "noise:25"),
              "upscale-x2": (_pipe("upscale", None, 2), "bicubic:2"),
              "upscale-x4": (_pipe("upscale", None, 4), "bicubic:4"),
-             "inpaint": (_pipe("inpaint"), "medium")}
+             "upscale-x4-photo": (_pipe("upscale", SHIPPED_DIR / "upscale-x4-photo", 4),
+                                  "realistic:4"),
+             "inpaint": (_pipe("inpaint"), "medium"),
+             "colorize": (load_colorizer(), "gray")}
     for group, (pipe, spec) in cases.items():
-        if group == "inpaint":
+        if group == "colorize":  # the network sees the luma; PSNR against the colour crop
+            inputs, targets = [(to_gray(c),) for c in crops], crops
+            run, model_args = pipe.colorize, [(pipe.model, inputs[0])]
+        elif group == "inpaint":
             ms = [random_mask(spec, CROP, CROP, seed=item_seed(SEED, i))[None]
                   for i in range(len(crops))]
             inputs = [(c * (1 - m), m) for c, m in zip(crops, ms, strict=True)]
@@ -285,9 +309,12 @@ def bench_speed(b: Bench) -> None:
                      for i, c in enumerate(crops)]
             inputs, targets = [(p["input"],) for p in pairs], [p["target"] for p in pairs]
             run = pipe.denoise if group == "denoise" else pipe.upscale
+        if group != "colorize":
+            model_args = [(pipe.model, inputs[0])]
         with FlopCounterMode(display=False) as fc:
             with torch.no_grad():
-                pipe.model(*inputs[0])
+                for net, args in model_args:
+                    net(*args)
         flops = fc.get_total_flops() * len(inputs)
         res = {}
         for prec in ("fp32", "bf16"):

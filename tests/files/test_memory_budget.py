@@ -84,3 +84,49 @@ def test_cli_max_memory_tiles_and_matches_the_untiled_run(verb, verb_models, run
     assert a.shape == b.shape
     if verb != "translate":  # restoration tiles equal one pass (translation's only approximate)
         assert np.abs(a - b).max() <= 1
+
+
+def test_fit_scale_is_one_when_it_fits_else_the_factor_that_fits(monkeypatch):
+    monkeypatch.setattr(budget, "resident_bytes", lambda: 500 * 2**20)
+    assert budget.fit_scale(500, 500, bytes_per_px=100, out_pixels=10**6, max_memory="1G") == 1.0
+    f = budget.fit_scale(2000, 2000, bytes_per_px=200, out_pixels=12 * 10**6, max_memory="1.5G")
+    room = 1.5 * 2**30 - 500 * 2**20 - 12 * 10**6 * budget.OUTPUT_BYTES_PER_PX
+    assert 0 < f < 1 and (2000 * f) ** 2 * 200 * budget.SAFETY == pytest.approx(room, rel=1e-6)
+
+
+def test_a_hole_over_the_budget_is_filled_smaller_and_known_pixels_stay(monkeypatch):
+    """A smooth picture: the fill at half resolution is close to the full-resolution fill and far
+    closer than leaving the hole at zero; the pixels outside the hole are exactly the input's."""
+    from pixelforge.pipelines.restore import load_restorer
+
+    pipe = load_restorer("inpaint")
+    y, x = torch.meshgrid(torch.linspace(-1, 1, 160), torch.linspace(-1, 1, 200), indexing="ij")
+    img = torch.stack([0.6 * x, 0.5 * y, 0.3 * x * y])[None]  # [1, 3, 160, 200]
+    mask = torch.zeros(1, 1, 160, 200)
+    mask[..., 50:110, 60:140] = 1
+    full = pipe.inpaint(img, mask, precision="fp32")
+    monkeypatch.setattr("pixelforge.pipelines.restore.fit_scale", lambda *a, **k: 0.5)
+    half = pipe.inpaint(img, mask, precision="fp32")
+    keep = mask == 0
+    assert torch.equal(half.expand_as(img)[keep.expand_as(img)], img[keep.expand_as(img)])
+    hole = mask.bool().expand_as(img)
+    err_half = (half - img)[hole].abs().mean()
+    err_full = (full - img)[hole].abs().mean()
+    assert err_half < 2 * err_full + 0.02 and err_half < 0.25 * img[hole].abs().mean()
+    assert not torch.equal(half, full)  # the smaller path ran
+
+
+def test_cli_inpaint_takes_a_memory_budget(verb_models, run_cli, tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    code, _, err = run_cli(verb_argv("inpaint", verb_models, [tmp_path / "a.png"], tmp_path / "o",
+                                     "--max-memory", "lots"))
+    assert code == 2 and "--max-memory 'lots'" in err and not (tmp_path / "o").exists()
+    code, _, err = run_cli(verb_argv("inpaint", verb_models, [tmp_path / "a.png"], tmp_path / "o",
+                                     "--max-memory", "64M"))
+    assert code == 0, err
+    a = np.asarray(Image.open(tmp_path / "a.png")).astype(int)
+    b = np.asarray(Image.open(tmp_path / "o" / "a.png")).astype(int)
+    outside = np.ones(a.shape[:2], bool)
+    outside[3:7, 2:7] = False  # the box 2,3,5,4 (x, y, w, h)
+    assert np.array_equal(a[outside], b[outside]) and not np.array_equal(a, b)

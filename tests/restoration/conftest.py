@@ -26,6 +26,15 @@ def photo() -> torch.Tensor:
     return load_crop("colosseum_96.png")
 
 
+@pytest.fixture(scope="module")
+def tiny_photos(tmp_path_factory) -> Path:
+    """Three small real photos (the committed test crops) as a training folder."""
+    folder = tmp_path_factory.mktemp("photos")
+    for f in sorted(DATA.glob("*.png")):
+        Image.open(f).convert("RGB").save(folder / f.name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def photos_dir() -> Path:
     if not PHOTOS.is_dir():

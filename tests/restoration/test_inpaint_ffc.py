@@ -20,7 +20,7 @@ from pixelforge.metrics.block_artefacts import block_artefact_ratio
 from pixelforge.models.ffc import FFCBlock, dft_irfft2, dft_rfft2
 from pixelforge.models.inpaint_ffc import InpaintFFC
 
-from .conftest import DATA, randomize
+from .conftest import randomize
 
 TINY = {"width": 8, "levels": 2, "blocks": 1}
 
@@ -149,14 +149,6 @@ def test_block_artefact_ratio_flags_an_8px_checkerboard():
 
 
 # -- end to end ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def tiny_photos(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("photos")
-    for f in sorted(DATA.glob("*.png")):
-        Image.open(f).convert("RGB").save(folder / f.name)
-    return folder
-
 
 @pytest.fixture(scope="module")
 def ffc_run(tiny_photos, tmp_path_factory) -> Path:

@@ -21,8 +21,6 @@ from pixelforge.models import MODELS
 from pixelforge.training import train
 from pixelforge.training.task import task_dataset
 
-from .conftest import DATA
-
 
 def kind_dataset(cfg):
     """The training data as the Trainer builds it: the builder and arguments the family's kind
@@ -35,15 +33,6 @@ KINDS = {  # kind -> (family, component, tiny params, crop, extra overrides)
     "inpaint": ("inpaint-unet", "inpainter", {"width": 8, "levels": 2}, 32,
                 {"restore.adv_weight": 0.1}),
 }
-
-
-@pytest.fixture(scope="module")
-def tiny_photos(tmp_path_factory) -> Path:
-    """Three small real photos (the committed test crops) as a training folder."""
-    folder = tmp_path_factory.mktemp("photos")
-    for f in sorted(DATA.glob("*.png")):
-        Image.open(f).convert("RGB").save(folder / f.name)
-    return folder
 
 
 def config(kind: str, data: Path, steps: int, **extra):

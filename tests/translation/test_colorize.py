@@ -252,3 +252,56 @@ def test_a_colouriser_fine_tunes_from_a_trained_one(chroma_run, photos, tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "train.init" in err[0] and "generator_ab does not match model.params" in err[0]
+
+
+def test_chroma_gain_scales_the_colour_and_keeps_the_luma(chroma_run, tmp_path):
+    """API: gain 0 is gray, gain 2 doubles the chroma, a gain outside 0-4 is refused by name;
+    CLI: --chroma-gain 0 writes gray pixels with the input's luma, 9 exits 2 naming the flag."""
+    pipe = pixelforge.load(chroma_run)
+    assert pipe.chroma_gain == 1.0  # nothing fitted for this run
+    x = torch.rand(2, 1, 24, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    one = pipe.chroma(x, precision="fp32")
+    assert one.abs().max() > 0
+    assert torch.allclose(pipe.chroma(x, precision="fp32", gain=2.0), 2 * one, atol=1e-6)
+    assert torch.equal(pipe.chroma(x, precision="fp32", gain=0.0), torch.zeros_like(one))
+    with pytest.raises(pixelforge.errors.UserError, match=r"^gain=5"):
+        pipe.chroma(x, gain=5.0)
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (24, 30), dtype=np.uint8)
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    code = main(["colorize", str(tmp_path / "g.png"), "--model", str(chroma_run),
+                 "--chroma-gain", "0", "--out", str(tmp_path / "o")])
+    assert code == 0
+    rgb = np.asarray(Image.open(tmp_path / "o" / "g.png").convert("RGB")).astype(int)
+    assert np.array_equal(rgb[..., 0], gray) and np.array_equal(rgb[..., 2], gray)
+    assert main(["colorize", str(tmp_path / "g.png"), "--model", str(chroma_run),
+                 "--chroma-gain", "9", "--out", str(tmp_path / "o2")]) == 2
+
+
+def test_fit_gain_matches_the_train_colourfulness_and_the_pipeline_uses_it(
+        chroma_run, photos, tmp_path, monkeypatch):
+    """benchmarks/translation.py fit-gain on a copy of the run, against "real" crops made from
+    the model's own chroma times 2.5: the fit finds 2.5, load() applies it, and the outputs'
+    colourfulness then equals the crops' (1%)."""
+    import argparse
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import translation as bench
+    from pixelforge.core.chroma import recombine
+    from pixelforge.metrics.colourfulness import mean_colourfulness
+    from pixelforge.pipelines.translate import to_gray
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(latest_checkpoint(chroma_run), ckpt)
+    photos_in = torch.stack([torch.from_numpy(np.array(Image.open(p))).permute(2, 0, 1)
+                             for p in sorted((photos / "train").glob("*.png"))]) / 127.5 - 1
+    gray = bench.to_float(bench.to_uint8(to_gray(photos_in)))
+    crops = recombine(gray, 2.5 * pixelforge.load(ckpt).chroma(gray, precision="fp32"))
+    monkeypatch.setattr(bench, "colour_crops", lambda size: (crops[:2], crops))
+    fitted = bench.cmd_fit_gain(argparse.Namespace(run=ckpt, size=32))
+    assert fitted["chroma_gain"] == pytest.approx(2.5, abs=0.01)
+    pipe = pixelforge.load(ckpt)
+    assert pipe.chroma_gain == fitted["chroma_gain"]
+    made = recombine(gray, pipe.chroma(gray, precision="fp32"))
+    assert mean_colourfulness(made) == pytest.approx(mean_colourfulness(crops), rel=0.01)

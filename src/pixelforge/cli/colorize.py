@@ -35,6 +35,9 @@ def register(app: typer.Typer) -> None:
         overwrite: fv.OverwriteOpt = False,
         skip_bad: fv.SkipBadOpt = False,
         precision: fv.PrecisionOpt = "auto",
+        chroma_gain: float | None = typer.Option(
+            None, "--chroma-gain", min=0, max=4, help="multiply the predicted colour by this "
+            "(0 = gray, above 1 = more saturated; default: the gain fitted for the model)"),
     ) -> None:
         import sys
 
@@ -47,5 +50,5 @@ def register(app: typer.Typer) -> None:
                                 skip_bad=skip_bad, on_skip=fv.skipped_line,
                                 on_note=lambda m: print(f"note: {m}", file=sys.stderr),
                                 tile=tile, tile_pad=tile_pad, precision=precision,
-                                max_memory=max_memory)
+                                max_memory=max_memory, gain=chroma_gain)
         fv.finish(report, "colorized", out)

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(None, "--model", help="run or checkpoint folder of a "
                                          "trained denoiser (default: the shipped model)"),
         tile: fv.TileOpt = None,
-        tile_pad: fv.TilePadOpt = 16,
+        tile_pad: fv.TilePadOpt = None,
         max_memory: fv.MaxMemoryOpt = None,
         fmt: fv.FormatOpt = None,
         overwrite: fv.OverwriteOpt = False,

@@ -37,7 +37,8 @@ PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto, fp32 or bf
 MaxMemoryOpt = Annotated[str | None, typer.Option("--max-memory", envvar="PIXELFORGE_MAX_MEMORY",
                                                   help=MAX_MEMORY_HELP)]
 TileOpt = Annotated[int | None, typer.Option("--tile", min=0, help=TILE_HELP)]
-TilePadOpt = Annotated[int, typer.Option("--tile-pad", min=0, help="context px around tiles")]
+TilePadOpt = Annotated[int | None, typer.Option(
+    "--tile-pad", min=0, help="context px around tiles (default: what the model needs)")]
 
 
 def check_options(images, out, fmt, overwrite: bool, precision: str,

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         help="Fill holes in images. The mask is an image of the same size in which WHITE marks "
         "the hole (pixels to fill) and black the pixels to keep; or give a rectangle with "
         "--box x,y,w,h. Large images are inpainted in a crop around the hole and pasted back. "
+        "A hole too large for --max-memory is filled at a lower resolution. "
         "An all-white mask is refused (nothing would be left to fill from); an all-black one "
         "copies the images unchanged, with a warning.\n\n" + fv.BAD_FILES_EPILOG + "\n\n"
         "Examples:\n\n  pixelforge inpaint photo.png --mask holes.png --out filled/\n\n"
@@ -43,23 +44,28 @@ def register(app: typer.Typer) -> None:
         overwrite: fv.OverwriteOpt = False,
         skip_bad: fv.SkipBadOpt = False,
         precision: fv.PrecisionOpt = "auto",
+        max_memory: fv.MaxMemoryOpt = None,
     ) -> None:
         from pixelforge.core.precision import check_precision
         from pixelforge.errors import UserError
         from pixelforge.files.imageio import read_mask
         from pixelforge.files.jobs import check_mask, inpaint_files
         from pixelforge.files.plan import plan_jobs
+        from pixelforge.pipelines.budget import parse_memory
         from pixelforge.pipelines.restore import load_restorer
 
         if (mask is None) == (box is None):
             raise UserError("give exactly one of --mask MASK.png (white = hole) or --box x,y,w,h")
         rect = parse_box(box) if box is not None else None
         check_precision(precision)
+        if max_memory is not None:
+            parse_memory(max_memory)  # a bad size is refused before any model loads
         plan_jobs(images, out, fmt, overwrite=overwrite)  # refuse bad paths before loading
         if mask is not None:
             check_mask(read_mask(mask), mask, None)
         pipe = load_restorer("inpaint", model)
         report = inpaint_files(pipe, images, out, mask=mask, box=rect, precision=precision,
                                fmt=fmt, overwrite=overwrite, skip_bad=skip_bad,
-                               on_skip=fv.skipped_line, on_warning=lambda m: echo(f"warning: {m}"))
+                               on_skip=fv.skipped_line, on_warning=lambda m: echo(f"warning: {m}"),
+                               max_memory=max_memory)
         fv.finish(report, "inpainted", out)

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
             "the default for --scale; upscale-x4-photo: sharp, for viewing real photos) or the "
             "run or checkpoint folder of a trained upscaler"),
         tile: fv.TileOpt = None,
-        tile_pad: fv.TilePadOpt = 16,
+        tile_pad: fv.TilePadOpt = None,
         max_memory: fv.MaxMemoryOpt = None,
         fmt: fv.FormatOpt = None,
         overwrite: fv.OverwriteOpt = False,

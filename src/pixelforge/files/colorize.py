@@ -53,7 +53,7 @@ def colorize_files(pipe, items: list[str | Path], out_dir: str | Path, *,
                    on_skip: OnSkip | None = None, on_note: Callable[[str], None] | None = None,
                    **options) -> JobReport:
     """Colourise image files with a ColorizePipeline into out_dir, one RGB file per input (module
-    docstring). `options` go to `pipe.chroma` (tile, tile_pad, precision, max_memory)."""
+    docstring). `options` go to `pipe.chroma` (tile, tile_pad, precision, max_memory, gain)."""
     jobs = _planned(items, out_dir, fmt, overwrite, options.get("precision", "auto"),
                     options.get("max_memory"))
 

@@ -106,7 +106,7 @@ def _planned(items, out_dir, fmt, overwrite, precision,
 
 
 def denoise_files(pipe, items: list[str | Path], out_dir: str | Path, *, tile: int | None = None,
-                  tile_pad: int = 16, precision: str = "auto",
+                  tile_pad: int | None = None, precision: str = "auto",
                   max_memory: float | int | str | None = None, fmt: str | None = None,
                   overwrite: bool = False, skip_bad: bool = False,
                   on_skip: OnSkip | None = None) -> JobReport:
@@ -120,7 +120,7 @@ def denoise_files(pipe, items: list[str | Path], out_dir: str | Path, *, tile: i
 
 
 def upscale_files(pipe, items: list[str | Path], out_dir: str | Path, *, tile: int | None = None,
-                  tile_pad: int = 16, precision: str = "auto",
+                  tile_pad: int | None = None, precision: str = "auto",
                   max_memory: float | int | str | None = None, fmt: str | None = None,
                   overwrite: bool = False, skip_bad: bool = False,
                   on_skip: OnSkip | None = None) -> JobReport:
@@ -139,8 +139,10 @@ def inpaint_files(pipe, items: list[str | Path], out_dir: str | Path, *,
                   mask: str | Path | None = None, box: tuple[int, int, int, int] | None = None,
                   precision: str = "auto", fmt: str | None = None, overwrite: bool = False,
                   skip_bad: bool = False, on_skip: OnSkip | None = None,
-                  on_warning: Callable[[str], None] | None = None) -> JobReport:
-    """Fill the holes given by a mask file (white = hole) or a box (x, y, w, h) in image files.
+                  on_warning: Callable[[str], None] | None = None,
+                  max_memory: float | int | str | None = None) -> JobReport:
+    """Fill the holes given by a mask file (white = hole) or a box (x, y, w, h) in image files
+    (a hole too large for `max_memory` is filled at a lower resolution: InpaintPipeline).
 
     A mask with no hole pixel copies each input unchanged (with a warning through `on_warning`);
     a mask that is all hole is refused (there is nothing left to fill from)."""
@@ -165,7 +167,7 @@ def inpaint_files(pipe, items: list[str | Path], out_dir: str | Path, *,
         m = hole if hole is not None else box_mask(h, w, *box)[None]
         if not bool(m.any()):
             return img.rgb, img.alpha
-        return pipe.inpaint(img.rgb, m, precision=precision), img.alpha
+        return pipe.inpaint(img.rgb, m, precision=precision, max_memory=max_memory), img.alpha
 
     return run_jobs(jobs, run, skip_bad=skip_bad, on_skip=on_skip, check_size=fits)
 

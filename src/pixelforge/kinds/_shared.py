@@ -17,12 +17,13 @@ def generative(name: str, *, models: tuple[str, ...], task: str, pipeline: str,
                 studio=("generate", "interpolate"))
 
 
-def restoration(name: str, *, model: str, task: str, pipeline: str, evaluator: str,
-                **extra: Any) -> Kind:
-    """A photo-restoration kind: one network (models/<model>.py), a RestoreTask on seeded crops
-    of photos degraded for restoration task `name`, a RestorePipeline of the same name, the
-    restoration evaluator on held-out photos, the Restore page and the `restore` section."""
-    return Kind(name=name, models=(f"pixelforge.models.{model}",),
+def restoration(name: str, *, model: str | tuple[str, ...], task: str, pipeline: str,
+                evaluator: str, **extra: Any) -> Kind:
+    """A photo-restoration kind: one network (models/<model>.py, or one of several families), a
+    RestoreTask on seeded crops of photos degraded for restoration task `name`, a RestorePipeline
+    of the same name, the restoration evaluator on held-out photos, the Restore page and the `restore` section."""
+    models = (model,) if isinstance(model, str) else model
+    return Kind(name=name, models=tuple(f"pixelforge.models.{m}" for m in models),
                 task=f"pixelforge.training.restore:{task}",
                 data="pixelforge.data.degraded_photos:build_degraded",
                 data_options={"task": name}, pipeline=name,

@@ -6,7 +6,9 @@ probe: one forward pass on a small picture while a dispatch mode counts the byte
 alive at each moment (float32/bf16 as run, views counted once). Budget for activations = the
 limit - the process's resident memory now (Python, torch, the weights, the decoded picture) - the
 whole-picture buffers still to come (the output and its encoding); the tile side is the largest
-whose padded tile fits that budget with a 1.5x margin for the kernels' scratch space.
+whose padded tile fits that budget with a 1.5x margin for the kernels' scratch space. The
+inpainter cannot be tiled; a crop that would not fit is filled at a lower resolution instead
+(fit_scale).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ MIN_TILE = 64
 PROBE = 128  # probe picture side in px
 # per output pixel, still to come after the tiling decision: the float32 RGB result (12), its
 # uint8 copy and Pillow's (6), the encoded file and its buffer copies, allocator slack
-# (measured: a 12 MP denoise through the CLI, benchmarks/cli_memory.py)
-OUTPUT_BYTES_PER_PX = 32
+# (measured through the CLI, benchmarks/cli_memory.py: 32 held a 12 MP denoise, but x2 and x4
+# upscales to 12 MP overshot a 1.5 GiB budget by 6%, ~8 bytes per output pixel more)
+OUTPUT_BYTES_PER_PX = 40
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30,
           "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
@@ -133,6 +136,19 @@ def cached_bytes_per_pixel(owner: object, key: str, call: Callable[[torch.Tensor
     if key not in cache:
         cache[key] = probe_bytes_per_pixel(call, channels, size)
     return cache[key]
+
+
+def fit_scale(height: int, width: int, *, bytes_per_px: float, out_pixels: int,
+              max_memory: float | int | str | None = None) -> float:
+    """1.0 when a network that cannot be tiled (the inpainter: a fill needs the whole hole) fits
+    the budget on a height x width input, else the linear downscale (< 1) at which it does."""
+    limit = max_memory_bytes(max_memory)
+    room = limit - resident_bytes() - out_pixels * OUTPUT_BYTES_PER_PX
+    need = height * width * bytes_per_px * SAFETY
+    factor = 1.0 if need <= room else math.sqrt(max(room, 0) / need)
+    log.debug("memory budget %.0f MiB: %dx%d needs %.0f MiB for activations, room %.0f MiB -> "
+              "scale %.3f", limit / 2**20, width, height, need / 2**20, room / 2**20, factor)
+    return factor
 
 
 def choose_tile(height: int, width: int, *, bytes_per_px: float, scale: int = 1, pad: int = 16,

@@ -29,15 +29,29 @@ RECIPE = "translation/photos_colorize_chroma"
 class ColorizePipeline(TranslatePipeline):
     """A chroma-predicting generator (component generator_ab: gray A -> colour B)."""
 
+    @property
+    def chroma_gain(self) -> float:
+        """The factor the predicted chroma is multiplied by: the one fitted for this model (in
+        model_index.json, "colorize": {"chroma_gain": ...}, written by `benchmarks/translation.py
+        fit-gain` on training photos), else 1. L1-trained colourisers hedge toward gray; the
+        gain restores the training photos' colourfulness."""
+        return float((self.index.get("colorize") or {}).get("chroma_gain", 1.0))
+
     def chroma(self, x: torch.Tensor, *, tile: int | None = None,
                tile_pad: int = DEFAULT_TILE_PAD, precision: str = "auto",
                batch_size: int = 8, max_memory: float | int | str | None = None,
-               noise: bool = False, seed: int | None = 0) -> torch.Tensor:
-        """x [N, 1 or 3, H, W] in [-1, 1] -> predicted chroma [N, 2, H, W] (Cb, Cr) of its luma.
+               noise: bool = False, seed: int | None = 0,
+               gain: float | None = None) -> torch.Tensor:
+        """x [N, 1 or 3, H, W] in [-1, 1] -> predicted chroma [N, 2, H, W] (Cb, Cr) of its luma,
+        times `gain` (None: the model's fitted chroma_gain; 0 gives gray, > 1 more colour).
         Tiling as TranslatePipeline.translate (tile None: whole unless over max_memory)."""
-        return super().translate(x, direction="a2b", tile=tile, tile_pad=tile_pad,
-                                 precision=precision, noise=noise, seed=seed,
-                                 batch_size=batch_size, max_memory=max_memory)
+        gain = self.chroma_gain if gain is None else float(gain)
+        if not 0 <= gain <= 4:
+            raise UserError(f"gain={gain:g}: the chroma gain must be within 0-4", field="gain")
+        out = super().translate(x, direction="a2b", tile=tile, tile_pad=tile_pad,
+                                precision=precision, noise=noise, seed=seed,
+                                batch_size=batch_size, max_memory=max_memory)
+        return out if gain == 1 else out * gain
 
     def colorize(self, x: torch.Tensor, *, direction: str | None = None, exact: bool = True,
                  **options) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from pixelforge.errors import UserError
 from pixelforge.pipelines.base import Pipeline, register_pipeline
-from pixelforge.pipelines.budget import cached_bytes_per_pixel, choose_tile
+from pixelforge.pipelines.budget import cached_bytes_per_pixel, choose_tile, fit_scale
 from pixelforge.pipelines.sampling import inference
 from pixelforge.pipelines.tiled import tiled_apply
 
@@ -51,6 +51,10 @@ class RestorePipeline(Pipeline):
 
             yield call
 
+    def _tile_pad(self, tile_pad: int | None) -> int:
+        """tile_pad as given; None: the context the network declares it needs (16 px if silent)."""
+        return int(getattr(self.model, "tile_pad", 16)) if tile_pad is None else tile_pad
+
     def _auto_tile(self, call: Callable[..., torch.Tensor], x: torch.Tensor, tile: int | None,
                    pad: int, precision: str, max_memory: float | int | str | None) -> int:
         """`tile` as given; None: 0 (whole) when x fits the memory budget, else a tile that does."""
@@ -69,11 +73,12 @@ class DenoisePipeline(RestorePipeline):
 
     main_component = "denoiser"
 
-    def denoise(self, x: torch.Tensor, *, tile: int | None = None, tile_pad: int = 16,
+    def denoise(self, x: torch.Tensor, *, tile: int | None = None, tile_pad: int | None = None,
                 precision: str = "auto", max_memory: float | int | str | None = None,
                 ) -> torch.Tensor:
         """[N, 3, H, W] noisy -> [N, 3, H, W] denoised, clamped to [-1, 1]. tile None: tiled only
         when the whole picture would not fit `max_memory` (pipelines/budget.py); 0: never."""
+        tile_pad = self._tile_pad(tile_pad)
         with self._calling(precision) as call:
             tile = self._auto_tile(call, x, tile, tile_pad, precision, max_memory)
             return tiled_apply(call, x, scale=1, tile=tile, pad=tile_pad).clamp_(-1, 1)
@@ -91,11 +96,12 @@ class UpscalePipeline(RestorePipeline):
     def scale(self) -> int:
         return int(self.model.scale)
 
-    def upscale(self, x: torch.Tensor, *, tile: int | None = None, tile_pad: int = 16,
+    def upscale(self, x: torch.Tensor, *, tile: int | None = None, tile_pad: int | None = None,
                 precision: str = "auto", max_memory: float | int | str | None = None,
                 ) -> torch.Tensor:
         """[N, 3, h, w] -> [N, 3, scale*h, scale*w], clamped to [-1, 1]; tiles bound the memory
         (tile None: picked from `max_memory`, pipelines/budget.py; 0: the whole picture at once)."""
+        tile_pad = self._tile_pad(tile_pad)
         with self._calling(precision) as call:
             tile = self._auto_tile(call, x, tile, tile_pad, precision, max_memory)
             out = tiled_apply(call, x, scale=self.scale, tile=tile, pad=tile_pad)
@@ -138,10 +144,14 @@ class InpaintPipeline(RestorePipeline):
     main_component = "inpainter"
 
     def inpaint(self, x: torch.Tensor, mask: torch.Tensor, *, precision: str = "auto",
-                max_side: int = INPAINT_MAX_SIDE) -> torch.Tensor:
+                max_side: int = INPAINT_MAX_SIDE,
+                max_memory: float | int | str | None = None) -> torch.Tensor:
         """x [N, 3, H, W], mask [N, 1, H, W] (1 = hole) -> filled image; known pixels unchanged.
 
-        Images larger than `max_side` are inpainted in a crop around the mask, pasted back.
+        Images larger than `max_side` are inpainted in a crop around the mask, pasted back. The
+        network cannot be tiled (the fill needs the whole hole), so a crop too large for
+        `max_memory` (pipelines/budget.py) is filled at the resolution that fits, and the fill is
+        upscaled (bicubic) into the hole; the known pixels stay at full resolution.
         """
         if mask.shape[-2:] != x.shape[-2:]:
             raise UserError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is "
@@ -149,15 +159,34 @@ class InpaintPipeline(RestorePipeline):
         mask = (mask > 0.5).float()
         out = x.clone().float()
         with self._calling(precision) as call:
+            per_px = cached_bytes_per_pixel(
+                self, f"inpaint-{precision}", lambda t: call(t, torch.zeros_like(t[:, :1])))
             for i in range(x.shape[0]):
                 box = mask_crop_box(mask[i], max_side)
                 y0, y1, x0, x1 = box or (0, x.shape[-2], 0, x.shape[-1])
                 xi, mi = x[i:i + 1, :, y0:y1, x0:x1], mask[i:i + 1, :, y0:y1, x0:x1]
-                filled = call(xi, mi).cpu().clamp_(-1, 1)
+                factor = fit_scale(y1 - y0, x1 - x0, bytes_per_px=per_px,
+                                   out_pixels=x.shape[-2] * x.shape[-1], max_memory=max_memory)
+                filled = (call(xi, mi) if factor >= 1 else _fill_smaller(call, xi, mi, factor))
+                filled = filled.cpu().clamp_(-1, 1)
                 out[i:i + 1, :, y0:y1, x0:x1] = xi * (1 - mi) + filled * mi
         return out
 
     __call__ = inpaint
+
+
+def _fill_smaller(call: Callable[..., torch.Tensor], x: torch.Tensor, mask: torch.Tensor,
+                  factor: float) -> torch.Tensor:
+    """The network's fill of x [1, 3, h, w] computed at `factor` of its size (area-averaged; a
+    pixel touched by the hole counts as hole), upscaled back to h x w (bicubic)."""
+    h, w = x.shape[-2:]
+    size = (max(8, round(h * factor)), max(8, round(w * factor)))
+    small_mask = (F.adaptive_max_pool2d(mask, size) > 0.5).float()
+    small = F.interpolate(x * (1 - mask), size=size, mode="area")
+    known = F.interpolate(1 - mask, size=size, mode="area").clamp_min(1e-6)
+    small = (small / known) * (1 - small_mask)  # the mean of the known pixels only
+    filled = call(small, small_mask).float().cpu()
+    return F.interpolate(filled, size=(h, w), mode="bicubic", align_corners=False)
 
 
 def pipeline_of_kind(kind: str) -> type[RestorePipeline]:
