@@ -55,12 +55,14 @@ bench-import: $(VENV)/.installed
 	$(PY) benchmarks/import_time.py --runs 11 --json benchmarks/results/import_time.json
 	$(PY) benchmarks/import_time.py --from-json benchmarks/results/import_time.json --docs docs/benchmarks.md
 
-# The restoration models shipped in src/pixelforge/assets/models (68 CPU-minutes at one thread by
-# their recipes' budgets, plus 32 for the two reference models), their benchmark (docs/benchmarks.md
-# "Restoration", ~40 minutes, most of it BM3D, run on 5 crops), model cards and docs tables.
+# The models shipped in src/pixelforge/assets/models (~6 CPU-hours at one thread: their recipes'
+# budgets times their stages, benchmarks/make_models.py STAGES; the denoiser, the x4 photo upscaler
+# and the colouriser on the photo set of benchmarks/make_photo_set.py), the two reference models,
+# their benchmarks (docs/benchmarks.md "Restoration", ~60 minutes, most of it BM3D on every crop),
+# the colouriser's chroma gain, model cards and docs tables.
 models: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(PY) benchmarks/make_models.py
-	OMP_NUM_THREADS=1 $(PY) benchmarks/restoration.py --bm3d-n 5 --json benchmarks/results/restoration.json
+	OMP_NUM_THREADS=1 $(PY) benchmarks/restoration.py --json benchmarks/results/restoration.json
 	OMP_NUM_THREADS=1 $(PY) benchmarks/translation.py fit-gain --run src/pixelforge/assets/models/colorize
 	OMP_NUM_THREADS=1 $(PY) benchmarks/translation.py score colorize_chroma --size 128 \
 		--run src/pixelforge/assets/models/colorize --json benchmarks/results/colorize.json

@@ -1,5 +1,5 @@
 """Image-to-image throughput on CPU as a fraction of the machine's measured peak: the blind
-denoiser (DnCNN, recipe restoration/denoise_blind) and pix2pix (U-Net + PatchGAN, recipe
+denoiser (DnCNN, recipe restoration/denoise_blind_dncnn) and pix2pix (U-Net + PatchGAN, recipe
 translation/facades_pix2pix), training and inference, at precision auto and fp32.
 
     python benchmarks/i2i_throughput.py --json     # full table -> benchmarks/results/i2i_throughput.json,
@@ -15,8 +15,8 @@ fraction of peak rather than only as a low rate. What runs is what the package r
   tuned, precision resolved as the Trainer does) and its `train_step` on random batches of the
   recipe's shape ({"input", "target"} in [-1, 1], in the run's memory layout); the data pipeline
   (photo crops, degradations) is not part of the figure;
-- inference: DenoisePipeline.denoise with the shipped denoise-blind weights on 4 x 256 px, and
-  TranslatePipeline.translate (the recipe's U-Net with fresh weights, none ships; direction b2a)
+- inference: DenoisePipeline.denoise with the recipe's DnCNN (fresh weights: the shipped blind
+  denoiser is now the multi-scale network) on 4 x 256 px, and TranslatePipeline.translate (the recipe's U-Net with fresh weights, none ships; direction b2a)
   on 16 x 128 px (the recipe's size), whole pictures (tile=0, so no machine-dependent tiling decision enters the figure).
 FLOP per megapixel is counted with torch.utils.flop_counter.FlopCounterMode over one real step
 (convolutions and matmuls only). The bf16 and fp32 peaks are 2048^3 matmuls measured in the same
@@ -50,7 +50,7 @@ MODES = ("train", "infer")
 # model: its recipe, the inference batch (n, side; None = the recipe's image_size) and the
 # --smoke overrides (tiny sizes: the point of a smoke run is that every path runs)
 MODELS_UNDER_TEST: dict[str, dict[str, Any]] = {
-    "denoise": {"recipe": "restoration/denoise_blind", "infer": (4, 256),
+    "denoise": {"recipe": "restoration/denoise_blind_dncnn", "infer": (4, 256),
                 "smoke": {"overrides": {"train.batch_size": 4, "model.image_size": 32},
                           "infer": (1, 64)}},
     "pix2pix": {"recipe": "translation/facades_pix2pix", "infer": (16, None),
@@ -131,9 +131,12 @@ class Worker:
                        generator=torch.Generator().manual_seed(0)) * 2 - 1
         prec = self.spec["precision"]
         if self.spec["model"] == "denoise":
-            from pixelforge.pipelines.restore import load_restorer
+            from pixelforge.models import MODELS
+            from pixelforge.pipelines.restore import DenoisePipeline
 
-            pipe = load_restorer("denoise")  # the shipped weights, also in a smoke run
+            torch.manual_seed(c.train.seed)
+            net = MODELS.get(c.model.name).build("denoiser", **c.model.params).eval()
+            pipe = DenoisePipeline({"denoiser": net})
             self._call = lambda: pipe.denoise(x, tile=0, precision=prec)
         else:
             from pixelforge.models import MODELS

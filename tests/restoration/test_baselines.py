@@ -83,3 +83,24 @@ def test_nlmeans_beats_noisy_on_held_out_photo_crops(photos_dir):
     clean = torch.stack(photo_crops("test", 4, 64, seed=3, root=photos_dir))
     noisy = noisy8(clean, 15, seed=2)
     assert float(psnr(cl.nlmeans(noisy, 15), clean).mean()) > float(psnr(noisy, clean).mean()) + 2
+
+
+def test_benchmark_bm3d_cache_returns_what_bm3d_computed(monkeypatch):
+    """benchmarks/restoration.py keeps BM3D's outputs keyed by input and sigma: the second call
+    reads the file (BM3D itself is not called again) and equals the first; another sigma is
+    another entry."""
+    import importlib.util
+
+    bench_dir = Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(bench_dir))  # its own imports (docs_tables)
+    spec = importlib.util.spec_from_file_location("restoration_bench", bench_dir / "restoration.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # by path: `restoration` is also this test package's name
+
+    x = noisy8(torch.zeros(1, 3, 24, 24), 25, seed=0)
+    first = bench.bm3d_cached(x, 25.0)
+    assert torch.equal(first, cl.bm3d_denoise(x, 25.0))
+    monkeypatch.setattr(cl, "bm3d_denoise", lambda *a: pytest.fail("BM3D ran again"))
+    assert torch.equal(bench.bm3d_cached(x, 25.0), first)
+    with pytest.raises(pytest.fail.Exception):
+        bench.bm3d_cached(x, 15.0)

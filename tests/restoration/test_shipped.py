@@ -57,6 +57,29 @@ def test_shipped_denoiser_beats_tuned_nlmeans_at_sigma_25(crops):
     assert mean(ours) > mean(nlm) + 0.3, (mean(ours), mean(nlm))
 
 
+def test_shipped_denoiser_beats_bm3d_given_the_true_sigma(crops):
+    """Issue 20: the blind network >= BM3D + 0.5 dB at sigma 25, and at least BM3D at sigma 50,
+    on the committed crops (BM3D knows sigma; the network does not). The DnCNN shipped before
+    (8 x 32) was +0.38 dB at sigma 25 here, so the check fails for it."""
+    pipe = load_restorer("denoise")
+    for spec, margin in (("noise:25", 0.5), ("noise:50", 0.0)):
+        ours, bm3d = [], []
+        for i, c in enumerate(crops):
+            x = restoration_pair(c, spec, item_seed(7, i), quantize=True)["input"]
+            ours.append(psnr(pipe.denoise(x, precision="fp32"), c))
+            bm3d.append(psnr(cl.bm3d_denoise(x, float(spec.split(":")[1])), c))
+        assert mean(ours) >= mean(bm3d) + margin, (spec, mean(ours), mean(bm3d))
+
+
+def test_shipped_denoiser_tiles_agree_with_one_pass(crops):
+    """The default tile context (the model's tile_pad) keeps tiles within 1e-3 of a whole pass."""
+    pipe = load_restorer("denoise")
+    x = restoration_pair(crops[0], "noise:25", 3, quantize=True)["input"]  # 128 px
+    whole = pipe.denoise(x, tile=0, precision="fp32")
+    tiled = pipe.denoise(x, tile=48, precision="fp32")
+    assert float((tiled - whole).abs().max()) / 2 < 1e-3
+
+
 @pytest.mark.parametrize("scale", [2, 4])
 def test_shipped_upscaler_beats_bicubic_on_y_psnr(crops, scale):
     pipe = load_restorer("upscale", scale=scale)

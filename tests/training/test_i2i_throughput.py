@@ -54,11 +54,8 @@ def test_smoke_run_figures_agree(tmp_path):
     assert res["smoke"] and res["threads"] == 1 and 0 < pk["fp32"] < pk["bf16"] * 10
     names = [r["name"] for r in res["rows"]]
     assert names == [f"denoise {mode} {p}" for mode in ("train", "infer") for p in ("auto", "fp32")]
-    from pixelforge.pipelines.restore import load_restorer
-
-    shipped = load_restorer("denoise").model  # inference: the shipped weights' network
-    recipe = i2i_throughput.recipe_config("denoise", smoke=True).model.params  # training
-    per_px = {"infer": dncnn_flop_per_px(shipped.depth, shipped.width)[0],
+    recipe = i2i_throughput.recipe_config("denoise", smoke=True).model.params  # both modes
+    per_px = {"infer": dncnn_flop_per_px(recipe["depth"], recipe["width"])[0],
               "train": dncnn_flop_per_px(recipe["depth"], recipe["width"])[1]}
     for r in res["rows"]:
         assert r["threads"] == 1 and r["omp_num_threads"] == "1"
