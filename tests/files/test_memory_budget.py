@@ -92,6 +92,9 @@ def test_fit_scale_is_one_when_it_fits_else_the_factor_that_fits(monkeypatch):
     f = budget.fit_scale(2000, 2000, bytes_per_px=200, out_pixels=12 * 10**6, max_memory="1.5G")
     room = 1.5 * 2**30 - 500 * 2**20 - 12 * 10**6 * budget.OUTPUT_BYTES_PER_PX
     assert 0 < f < 1 and (2000 * f) ** 2 * 200 * budget.SAFETY == pytest.approx(room, rel=1e-6)
+    floor = budget.fit_scale(2000, 1000, bytes_per_px=200, out_pixels=10**6, max_memory="64M")
+    assert floor == budget.MIN_FILL_SIDE / 1000  # over any budget: never below 256 px across
+    assert budget.fit_scale(200, 300, bytes_per_px=200, out_pixels=10**6, max_memory="64M") == 1
 
 
 def test_a_hole_over_the_budget_is_filled_smaller_and_known_pixels_stay(monkeypatch):

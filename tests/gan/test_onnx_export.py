@@ -47,7 +47,19 @@ def _latent_generator(name: str) -> bool:
 GENERATOR_FAMILIES = [n for n in MODELS.names() if _latent_generator(n)]
 IMAGE_NETWORKS = [pytest.param(n, role, id=f"{n}-{role}") for n in MODELS.names()
                   for role, cls in MODELS.get(n).networks.items()
-                  if not role.startswith(NOT_EXPORTED) and not issubclass(cls, Generator)]
+                  if not role.startswith(NOT_EXPORTED) and not issubclass(cls, Generator)
+                  and not getattr(cls, "onnx_unsupported", "")]
+REFUSED = [n for n in MODELS.names() for cls in MODELS.get(n).networks.values()
+           if getattr(cls, "onnx_unsupported", "")]
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_families_that_cannot_export_are_refused_in_one_line(tmp_path, name):
+    fam = MODELS.get(name)
+    net = fam.build(next(iter(fam.networks)))
+    with pytest.raises(UserError, match=f"^{name}: ONNX export is not supported"):
+        export_onnx(net, tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
 
 
 def _cases() -> list:

@@ -32,6 +32,7 @@ MEMORY_ENV = "PIXELFORGE_MAX_MEMORY"
 SAFETY = 1.5  # margin over the probed activations (oneDNN scratch buffers, allocator slack)
 MIN_TILE = 64
 PROBE = 128  # probe picture side in px
+MIN_FILL_SIDE = 256  # the smallest side an inpainting crop is shrunk to (fit_scale)
 # per output pixel, still to come after the tiling decision: the float32 RGB result (12), its
 # uint8 copy and Pillow's (6), the encoded file and its buffer copies, allocator slack
 # (measured through the CLI, benchmarks/cli_memory.py: 32 held a 12 MP denoise, but x2 and x4
@@ -146,6 +147,9 @@ def fit_scale(height: int, width: int, *, bytes_per_px: float, out_pixels: int,
     room = limit - resident_bytes() - out_pixels * OUTPUT_BYTES_PER_PX
     need = height * width * bytes_per_px * SAFETY
     factor = 1.0 if need <= room else math.sqrt(max(room, 0) / need)
+    # the floor wins over the budget, as MIN_TILE does for tiles: a fill never runs on fewer
+    # than MIN_FILL_SIDE px across (nor is a smaller crop ever shrunk)
+    factor = max(factor, min(1.0, MIN_FILL_SIDE / max(1, min(height, width))))
     log.debug("memory budget %.0f MiB: %dx%d needs %.0f MiB for activations, room %.0f MiB -> "
               "scale %.3f", limit / 2**20, width, height, need / 2**20, room / 2**20, factor)
     return factor
