@@ -238,14 +238,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def recipe_of(cfg) -> dict:
     """What can differ between rows' recipes, recorded in each row: G's and D's widths, batch,
-    D steps, lr, the steps the noise is planned for."""
+    D steps, lr, the steps the noise is planned for, the weight of G's mode-seeking term."""
     from pixelforge.models import MODELS
 
     params = dict(cfg.model.params)
     width = MODELS.get(cfg.model.name).option("width", params)
     return {"model": cfg.model.name, "width": width, "d_width": params.get("d_width") or width,
             "batch_size": cfg.train.batch_size, "n_critic": cfg.train.n_critic,
-            "lr": cfg.train.lr_d, "planned_steps": cfg.train.steps}
+            "lr": cfg.train.lr_d, "planned_steps": cfg.train.steps,
+            "mode_seeking": cfg.gan.mode_seeking}
 
 
 def _earlier_row(path: Path, run: str) -> dict:
@@ -281,6 +282,8 @@ def _recipe_note(row: dict) -> str:
         notes.append(f"D width {rec['d_width']} (G {rec['width']})")
     if rec.get("planned_steps") != BASE["planned_steps"] and row.get("target_epsilon"):
         notes.append(f"noise for {rec['planned_steps']} steps")
+    if rec.get("mode_seeking"):
+        notes.append(f"mode seeking {rec['mode_seeking']:g}")
     for key, label in (("batch_size", "batch"), ("n_critic", "n_critic"), ("lr", "lr")):
         if rec.get(key) is not None and rec[key] != BASE[key]:
             notes.append(f"{label} {rec[key]:g}")

@@ -102,6 +102,9 @@ class GanConfig(_Section):
     grad_clip: float | None = Field(None, gt=0, description="clip G and D gradient norms")
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="one-sided: real target 1 - s")
     ac_weight: float = Field(1.0, ge=0, description="AC-GAN class-loss weight")
+    mode_seeking: float = Field(
+        0.0, ge=0, description="weight of MSGAN's mode-seeking term in G's loss (Mao et al. 2019; "
+        "1 in the paper): keeps a conditional G from making one image per class")
 
 
 class AugmentConfig(_Section):

@@ -108,6 +108,9 @@ def test_a_hole_over_the_budget_is_filled_smaller_and_known_pixels_stay(monkeypa
     mask = torch.zeros(1, 1, 160, 200)
     mask[..., 50:110, 60:140] = 1
     full = pipe.inpaint(img, mask, precision="fp32")
+    # within the 256 px floor no crop is shrunk, and the memory probe is not even run
+    assert "_bytes_per_px" not in pipe.__dict__
+    monkeypatch.setattr("pixelforge.pipelines.restore.MIN_FILL_SIDE", 64)
     monkeypatch.setattr("pixelforge.pipelines.restore.fit_scale", lambda *a, **k: 0.5)
     half = pipe.inpaint(img, mask, precision="fp32")
     keep = mask == 0

@@ -116,3 +116,24 @@ def test_weight_clipping_bounds_every_parameter():
             p.mul_(100)
     clip_weights_(net, 0.01)
     assert max(p.abs().max().item() for p in net.parameters()) <= 0.01
+
+
+def test_mode_seeking_pairs_and_penalises_a_generator_that_ignores_its_noise():
+    """MSGAN's term: pairs (i, i + N/2) share a class; one image per class costs ~1/eps, varied
+    images cost ~ mean|dz| / mean|dx|; its gradient pushes the pair's images apart."""
+    from pixelforge.losses.regularizers import mode_seeking, paired_halves
+
+    assert paired_halves(torch.tensor([3, 1, 4, 1, 5])).tolist() == [3, 1, 3, 1, 5]
+    assert paired_halves(None) is None
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(8, 4, generator=gen)
+    same = torch.rand(4, 1, 6, 6, generator=gen).repeat(2, 1, 1, 1)
+    varied = torch.rand(8, 1, 6, 6, generator=gen)
+    assert float(mode_seeking(same, z)) == pytest.approx(1e5)
+    d_img = (varied[:4] - varied[4:]).abs().flatten(1).mean(1)
+    d_z = (z[:4] - z[4:]).abs().mean(1)
+    assert float(mode_seeking(varied, z)) == pytest.approx(1 / (float((d_img / d_z).mean()) + 1e-5))
+    x = varied.clone().requires_grad_(True)
+    mode_seeking(x, z).backward()
+    stepped = (x - 0.01 * x.grad).detach()
+    assert (stepped[:4] - stepped[4:]).abs().mean() > (varied[:4] - varied[4:]).abs().mean()

@@ -16,7 +16,7 @@ from pixelforge.errors import TrainingDiverged
 from pixelforge.models import MODELS
 from pixelforge.training import train
 from pixelforge.training.gan import GANTask
-from pixelforge.training.health import HealthMonitor
+from pixelforge.training.health import HealthMonitor, pairwise_spread
 
 
 def _logs(run):
@@ -183,3 +183,43 @@ def test_nan_rolls_back_when_configured(tmp_path, tiny_npz, tiny_overrides, monk
         res = train(_health(tiny_npz, tiny_overrides, "rollback", **{"health.every": 1000}),
                     tmp_path / "run", progress=False)
     assert res.step == 8 and "training diverged at step 5" in caplog.text and "rolled back" in caplog.text
+
+
+def test_mode_seeking_gives_the_pair_one_class_and_adds_to_g_loss(tiny_npz, tiny_overrides):
+    """gan.mode_seeking: the fakes' second half repeats the first half's classes, and G's loss
+    carries the weighted MSGAN term (at init G's outputs barely vary: the term dominates)."""
+    cfg = build_config({}, tiny_overrides(tiny_npz, **{
+        "model.name": "dcgan", "model.params": {"width": 8}, "model.conditional": True,
+        "gan.mode_seeking": 2.0}))
+    task = GANTask(cfg, MODELS.get(cfg.model.name), num_classes=10, device=torch.device("cpu"),
+                   precision=Precision.resolve("fp32", "off", torch.device("cpu")), num_images=512)
+    seen, d_seen = [], []
+    forward, d_forward = task.G.forward, task.adversary.D.forward
+    task.g_step = lambda z, y: (seen.append(y.clone()), forward(z, y))[1]
+    task.adversary.d_ddp = lambda x, y: (d_seen.append(y.clone()), d_forward(x, y))[1]
+    labels = torch.arange(16) % 10
+    logs = task.train_step({"image": torch.rand(16, 1, 16, 16) * 2 - 1, "label": labels}, 0)
+    assert seen[0].tolist() == labels[:8].tolist() * 2
+    # D sees the real images with their own classes, the fakes with the paired ones
+    assert [d.tolist() for d in d_seen] == [labels.tolist(), labels[:8].tolist() * 2]
+    assert float(logs["loss_g"]) > 2.0  # hinge/ns G losses of ~1 alone, plus 2 x (> 1)
+
+
+def test_a_conditional_generator_that_ignores_its_noise_is_flagged(tiny_npz, tiny_overrides):
+    """One image per class looks varied across classes; the check samples one class, so such a
+    G is a collapse, while a G whose images follow z is not."""
+    cfg = build_config({}, tiny_overrides(tiny_npz, **{
+        "model.name": "dcgan", "model.params": {"width": 8}, "model.conditional": True,
+        "health.warmup": 10}))
+    task = GANTask(cfg, MODELS.get(cfg.model.name), num_classes=10, device=torch.device("cpu"),
+                   precision=Precision.resolve("fp32", "off", torch.device("cpu")), num_images=512)
+    real = torch.rand(64, 1, 16, 16) * 2 - 1
+    mon = HealthMonitor(cfg.health, real)
+    per_class = torch.rand(10, 1, 16, 16) * 2 - 1
+    task.G.forward = lambda z, y: per_class[y]  # ignores z
+    assert pairwise_spread(per_class[torch.arange(32) % 10]) > 0.8 * pairwise_spread(real)
+    p = mon.check_samples(task.health_images(32, seed=0), step=50)
+    assert p is not None and p.kind == "collapse"
+    proj = torch.randn(task.G.latent_dim, 256)
+    task.G.forward = lambda z, y: torch.tanh(z @ proj).view(-1, 1, 16, 16) + per_class[y]
+    assert mon.check_samples(task.health_images(32, seed=0), step=50) is None

@@ -93,3 +93,25 @@ def test_cli_denoises_with_a_trained_run(run, tmp_path):
     want = ((expected[0].permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
     assert got.shape == (40, 52, 3)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 2  # auto precision vs fp32
+
+
+def test_the_shipped_denoiser_exports_to_onnx_and_agrees_with_pytorch(tmp_path):
+    """`pixelforge export` of the shipped blind denoiser: ONNX Runtime gives PyTorch's output on
+    an input of another size than the traced one (H, W multiples of the stride, 8)."""
+    ort = pytest.importorskip("onnxruntime")
+    from pixelforge.pipelines.restore import SHIPPED_DIR
+
+    folder = SHIPPED_DIR / "denoise-blind"
+    res = CliRunner().invoke(app, ["export", str(folder), "--out", str(tmp_path / "d.onnx")])
+    assert res.exit_code == 0, res.output
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.linspace(-0.8, 0.8, 96).expand(1, 3, 64, 96).contiguous()
+    noisy = clean + 0.2 * torch.randn(clean.shape, generator=gen)
+    net = load(folder).components["denoiser"].float().eval()
+    with torch.no_grad():
+        ref = net(noisy).numpy()
+    sess = ort.InferenceSession(str(tmp_path / "d.onnx"), providers=["CPUExecutionProvider"])
+    out = sess.run(["images"], {"image": noisy.numpy()})[0]
+    assert out.shape == ref.shape and float(np.abs(out - ref).max()) <= 1e-3
+    # and it denoises: closer to the clean ramp than its input was
+    assert np.abs(out - clean.numpy()).mean() < 0.5 * float((noisy - clean).abs().mean())

@@ -79,6 +79,21 @@ def test_resume_without_checkpoint_starts_from_step_0(tmp_path, tiny_npz, tiny_o
         assert torch.equal(v, b["G"][k]), k
 
 
+def test_resume_takes_a_changed_learning_rate(tmp_path, tiny_npz, tiny_overrides, caplog):
+    """`--resume --train.lr_g X` (a step decay) trains on at X: the restored Adam state used to
+    keep the saved rate and ignore the override. lr_d, unchanged, stays as saved."""
+    ov = tiny_overrides(tiny_npz, **{"train.steps": 3, "train.lr_g": 2e-4, "train.lr_d": 3e-4})
+    run = tmp_path / "run"
+    train(build_config({}, ov), run, progress=False)
+    with caplog.at_level("INFO", logger="pixelforge.train"):
+        train(build_config({}, {**ov, "train.steps": 5, "train.lr_g": 5e-5}), run, resume=True,
+              progress=False)
+    task = load_state(latest_checkpoint(run) / "training_state.safetensors")["task"]
+    assert [g["lr"] for g in task["opt_g"]["param_groups"]] == [pytest.approx(5e-5)]
+    assert [g["lr"] for g in task["opt_d"]["param_groups"]] == [pytest.approx(3e-4)]
+    assert any("train.lr_g 0.0002 -> 5e-05" in r.getMessage() for r in caplog.records)
+
+
 def test_resume_refuses_a_latest_pointer_to_nothing(tmp_path, tiny_npz, tiny_overrides):
     """A `latest` pointer naming no complete checkpoint is not "no checkpoint yet"."""
     run = tmp_path / "run"

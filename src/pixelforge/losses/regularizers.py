@@ -1,4 +1,5 @@
-"""Regularizers that keep D (the critic) smooth: WGAN-GP, R1 and WGAN weight clipping."""
+"""Regularizers that keep D (the critic) smooth: WGAN-GP, R1 and WGAN weight clipping; and the
+mode-seeking term that keeps G from ignoring its noise."""
 
 from __future__ import annotations
 
@@ -37,3 +38,26 @@ def clip_weights_(module: nn.Module, c: float) -> None:
     """WGAN (Arjovsky et al. 2017): clamp every parameter of the critic to [-c, c] in place."""
     for p in module.parameters():
         p.clamp_(-c, c)
+
+
+def paired_halves(labels: torch.Tensor | None) -> torch.Tensor | None:
+    """Labels whose second half repeats the first ([a, b, c, d] -> [a, b, a, b]), so rows i and
+    i + N/2 of a batch are one class drawn from two noise vectors (mode_seeking's pairs)."""
+    if labels is None:
+        return None
+    h = labels.shape[0] // 2
+    out = labels.clone()
+    out[h:2 * h] = labels[:h]
+    return out
+
+
+def mode_seeking(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN (Mao et al. 2019) for G: 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps) over the
+    pairs (i, i + N/2) of the batch (one class each, paired_halves). Small when different noise
+    gives different images: it penalises a conditional G that makes one image per class."""
+    h = fake.shape[0] // 2
+    if h == 0:
+        return fake.new_zeros(())
+    d_img = (fake[:h].float() - fake[h:2 * h].float()).abs().flatten(1).mean(1)  # [h]
+    d_z = (z[:h].float() - z[h:2 * h].float()).abs().flatten(1).mean(1)
+    return 1.0 / ((d_img / d_z).mean() + eps)

@@ -37,9 +37,6 @@ class DRUNet(PixelforgeModule):
     # a 256 px photo, tiles of 64 px differed by at most 0.014 / 0.0026 / 0.00018 (on [0, 1]) with
     # 32 / 48 / 64 px of pad; 64 keeps them within the 1e-3 the other networks' tiles meet
     tile_pad = 64
-    # the traced graph disagreed with eager PyTorch (max abs difference 1.5 at the traced size,
-    # opset 17) and is refused until that is understood
-    onnx_unsupported = "the exported graph does not match PyTorch yet"
 
     def __init__(self, channels: int = 3, widths: tuple[int, ...] | list[int] = (16, 32, 64, 128),
                  blocks: int = 2) -> None:

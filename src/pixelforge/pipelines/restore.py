@@ -18,7 +18,12 @@ import torch.nn.functional as F
 
 from pixelforge.errors import UserError
 from pixelforge.pipelines.base import Pipeline, register_pipeline
-from pixelforge.pipelines.budget import cached_bytes_per_pixel, choose_tile, fit_scale
+from pixelforge.pipelines.budget import (
+    MIN_FILL_SIDE,
+    cached_bytes_per_pixel,
+    choose_tile,
+    fit_scale,
+)
 from pixelforge.pipelines.sampling import inference
 from pixelforge.pipelines.tiled import tiled_apply
 
@@ -159,14 +164,18 @@ class InpaintPipeline(RestorePipeline):
         mask = (mask > 0.5).float()
         out = x.clone().float()
         with self._calling(precision) as call:
-            per_px = cached_bytes_per_pixel(
-                self, f"inpaint-{precision}", lambda t: call(t, torch.zeros_like(t[:, :1])))
             for i in range(x.shape[0]):
                 box = mask_crop_box(mask[i], max_side)
                 y0, y1, x0, x1 = box or (0, x.shape[-2], 0, x.shape[-1])
                 xi, mi = x[i:i + 1, :, y0:y1, x0:x1], mask[i:i + 1, :, y0:y1, x0:x1]
-                factor = fit_scale(y1 - y0, x1 - x0, bytes_per_px=per_px,
-                                   out_pixels=x.shape[-2] * x.shape[-1], max_memory=max_memory)
+                factor = 1.0  # a crop within the fill's floor is never shrunk: no probe needed
+                if min(y1 - y0, x1 - x0) > MIN_FILL_SIDE:
+                    per_px = cached_bytes_per_pixel(
+                        self, f"inpaint-{precision}",
+                        lambda t: call(t, torch.zeros_like(t[:, :1])))
+                    factor = fit_scale(y1 - y0, x1 - x0, bytes_per_px=per_px,
+                                       out_pixels=x.shape[-2] * x.shape[-1],
+                                       max_memory=max_memory)
                 filled = (call(xi, mi) if factor >= 1 else _fill_smaller(call, xi, mi, factor))
                 filled = filled.cpu().clamp_(-1, 1)
                 out[i:i + 1, :, y0:y1, x0:x1] = xi * (1 - mi) + filled * mi

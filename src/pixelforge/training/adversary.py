@@ -101,12 +101,17 @@ class Adversary:
 
     # -- the two calls a task makes ----------------------------------------------------------
     def d_step(self, real: torch.Tensor, fakes: torch.Tensor | Sequence[torch.Tensor],
-               cond: tuple = (), *, step: int, labels: torch.Tensor | None = None
+               cond: tuple = (), *, step: int, labels: torch.Tensor | None = None,
+               fake_cond: tuple | None = None, fake_labels: torch.Tensor | None = None,
                ) -> dict[str, torch.Tensor]:
         """One D update on `real` against one or several fake batches (the loss is their mean);
-        `cond` are extra D inputs (class labels), `labels` the AC-GAN class targets."""
+        `cond` are extra D inputs (class labels), `labels` the AC-GAN class targets; the fakes'
+        own (`fake_cond`, `fake_labels`) when they were made for other classes than the real
+        batch's (None: the real batch's)."""
         t, g = self.cfg.train, self.cfg.gan
         fakes = [fakes] if isinstance(fakes, torch.Tensor) else list(fakes)
+        fake_cond = cond if fake_cond is None else fake_cond
+        fake_labels = labels if fake_labels is None else fake_labels
         lazy_r1 = g.r1_gamma > 0 and step % g.r1_every == 0
         with self.precision.autocast(self.device), shared_weight_casts():
             real_in = self.augmented(real, step)
@@ -114,8 +119,9 @@ class Adversary:
             terms, d_fakes, fake_ins = [], [], []
             for fake in fakes:
                 fake_in = self.augmented(fake.detach(), step)
-                d_fake, c_fake = split_logits(self.d_ddp(fake_in, *cond))
-                terms.append(self.loss.d_loss(d_real, d_fake) + self._class_loss(c_fake, labels))
+                d_fake, c_fake = split_logits(self.d_ddp(fake_in, *fake_cond))
+                terms.append(self.loss.d_loss(d_real, d_fake)
+                             + self._class_loss(c_fake, fake_labels))
                 d_fakes.append(d_fake.detach())
                 fake_ins.append(fake_in)
             loss_d = terms[0] if len(terms) == 1 else sum(terms) / len(terms)

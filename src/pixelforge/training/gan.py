@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from pixelforge.errors import UserError
+from pixelforge.losses.regularizers import mode_seeking, paired_halves
 from pixelforge.models.base import Generator
 from pixelforge.nn.gemm import shared_weight_casts
 from pixelforge.pipelines.sampling import generate_images
@@ -74,15 +75,20 @@ class GANTask(Task):
         t, g = self.cfg.train, self.cfg.gan
         real = batch["image"]
         y = batch["label"].long() if self.k else None  # fakes get the real batch's classes
-        cond = (y,) if self.k else ()
+        # ... paired for the mode-seeking term: rows i and i + N/2 of the fakes share a class
+        y_fake = paired_halves(y) if g.mode_seeking else y
+        cond, fcond = ((y,), (y_fake,)) if self.k else ((), ())
         z = global_randn(real.shape[0], self.G.latent_dim, seed=t.seed, step=step, rank=self.rank,
                          world=self.world, stream=NOISE).to(self.device)
         with self.precision.autocast(self.device), shared_weight_casts():
-            fake = self.g_step(z, *cond)  # [N, C, H, W]
-        logs = self.adversary.d_step(real, fake, cond, step=step, labels=y)
+            fake = self.g_step(z, *fcond)  # [N, C, H, W]
+        logs = self.adversary.d_step(real, fake, cond, step=step, labels=y, fake_cond=fcond,
+                                     fake_labels=y_fake)
         if (step + 1) % t.n_critic == 0:
             with self.adversary.frozen():  # no wasted D weight grads, no DDP sync
-                loss_g = self.adversary.g_loss(fake, cond, step=step, labels=y)
+                loss_g = self.adversary.g_loss(fake, fcond, step=step, labels=y_fake)
+                if g.mode_seeking:
+                    loss_g = loss_g + g.mode_seeking * mode_seeking(fake, z)
                 self.opt_g.zero_grad(set_to_none=True)
                 self.backward(loss_g)
             self.last_g = {"loss_g": loss_g.detach()}
@@ -105,9 +111,11 @@ class GANTask(Task):
     @torch.no_grad()
     def health_images(self, n: int, seed: int) -> torch.Tensor:
         """Samples of the raw G (the EMA lags collapse by hundreds of steps), in its own layout and
-        precision, without touching any RNG the training step uses."""
+        precision, without touching any RNG the training step uses. A conditional G's are all of
+        one class (the first): a G that makes one image per class looks varied across classes
+        (0.82 of the real spread, measured on such a MNIST run) but not within one (0.06)."""
         z = torch.randn(n, self.G.latent_dim, generator=torch.Generator().manual_seed(seed))
-        y = self.G.default_labels(n)
+        y = torch.zeros(n, dtype=torch.long)
         was_training = self.G.training
         self.G.eval()
         with self.precision.autocast(self.device):

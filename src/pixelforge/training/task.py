@@ -85,6 +85,16 @@ class Task:
             for group in opt.param_groups:
                 group["lr"] = group["lr"] * factor
 
+    def rebase_learning_rates(self, ratios: Mapping[str, float]) -> None:
+        """A resume whose train.lr_g / train.lr_d differ from the saved run's: multiply the
+        restored rates by new / old ({"lr_g": r, "lr_d": r}), so a lower rate asked for on
+        resume is used (a step decay) and health rollbacks stay applied. The first optimizer
+        is the lr_g one, the others lr_d (every task builds them so)."""
+        for i, opt in enumerate(self.optimizers()):
+            factor = ratios.get("lr_g" if i == 0 else "lr_d", 1.0)
+            for group in opt.param_groups:
+                group["lr"] = group["lr"] * factor
+
 
 def cpu_copy(module: torch.nn.Module) -> Any:
     """A detached CPU copy of a network in NCHW layout and eval mode, for export."""

@@ -187,11 +187,27 @@ class Trainer:
         check_same_shards(saved, self.cfg.data.path, meta_file)
         state = load_state(ckpt / STATE_FILE)
         self.task.load_state_dict(state["task"])
+        self._rebase_learning_rates(meta_file)
         _set_rng_state(state["rng"])
         self.start_step = int(state["step"])
         self.lr_scale = float(state.get("lr_scale", 1.0))
         log.info("resumed from %s at step %d", ckpt, self.start_step)
         return ckpt
+
+    def _rebase_learning_rates(self, meta_file: Path) -> None:
+        """train.lr_g / lr_d changed since the checkpoint (e.g. `--resume --train.lr_g 1e-4`,
+        a step decay): the restored optimizers take the new rates, rollbacks kept."""
+        saved = (json.loads(meta_file.read_text()).get("config", {}).get("train", {})
+                 if meta_file.is_file() else {})
+        ratios = {}
+        for key in ("lr_g", "lr_d"):
+            old, new = saved.get(key), getattr(self.cfg.train, key)
+            if isinstance(old, (int, float)) and old > 0 and old != new:
+                ratios[key] = new / old
+                if self.main:
+                    log.info("resume: train.%s %g -> %g from this step on", key, old, new)
+        if ratios:
+            self.task.rebase_learning_rates(ratios)
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, step: int, elapsed: float) -> Path | None:

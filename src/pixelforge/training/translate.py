@@ -124,6 +124,9 @@ class TranslationTask(Task):
         """Health rollbacks: remembered, since the schedule rewrites the rates every step."""
         self.lr_scale *= factor
 
+    def rebase_learning_rates(self, ratios) -> None:
+        """Nothing to do: the schedule sets every rate from train.lr_g / lr_d each step."""
+
     def _keep_preview(self, batch: dict[str, torch.Tensor]) -> None:
         if self._preview is None:
             self._preview = {k: v[:8].detach().float().cpu().contiguous()
