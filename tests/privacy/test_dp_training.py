@@ -306,3 +306,34 @@ def test_mode_seeking_under_dp_pairs_the_fake_classes_and_costs_no_privacy(tmp_p
     task.train_step({"image": x, "label": torch.arange(6)}, 0)
     h = len(seen[0]) // 2
     assert h > 0 and seen[0][h:2 * h].tolist() == seen[0][:h].tolist()
+
+
+def test_the_shipped_private_recipe_is_the_benchmarked_one_and_trains_from_the_cli(tmp_path,
+                                                                                   tiny_npz):
+    """`--config privacy/mnist_dp_cgan` holds the settings of the benchmark's best DP row (the
+    committed results file's recipe record), and trains privately from the CLI."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from pixelforge.cli.main import app
+    from pixelforge.config import load_config
+
+    cfg = load_config("privacy/mnist_dp_cgan")
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "privacy.json"
+    row = next(r for r in json.loads(results.read_text())["runs"]
+               if r["run"] == "mnist-dw16-ms-eps10")
+    rec = row["recipe"]
+    assert (cfg.model.name, cfg.model.params["width"], cfg.model.params["d_width"]) == \
+        (rec["model"], rec["width"], rec["d_width"])
+    assert (cfg.train.batch_size, cfg.train.n_critic, cfg.train.lr_d, cfg.train.steps,
+            cfg.gan.mode_seeking) == (rec["batch_size"], rec["n_critic"], rec["lr"],
+                                      rec["planned_steps"], rec["mode_seeking"])
+    assert cfg.privacy.target_epsilon == row["target_epsilon"] and cfg.model.conditional
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["train", "--config", "privacy/mnist_dp_cgan", "--data",
+                                   str(tiny_npz), "--out", str(out), "--steps", "2",
+                                   "--train.batch_size", "32", "--quiet"])
+    assert res.exit_code == 0, res.output
+    rec_ckpt = privacy_record(latest_checkpoint(out))
+    assert rec_ckpt["steps"] == 2 and 0 < rec_ckpt["epsilon"] <= 10
