@@ -32,7 +32,13 @@ def real_images(path: Path, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)), y
 
 
-def spreads(run: Path, real: torch.Tensor, labels: torch.Tensor, n: int, seed: int) -> dict:
+def real_spreads(real: torch.Tensor, labels: torch.Tensor, n: int) -> tuple[list[float], float]:
+    """The real images' spread within each class (n of each) and across classes (the first n)."""
+    k = int(labels.max()) + 1
+    return [pairwise_spread(real[labels == c][:n]) for c in range(k)], pairwise_spread(real[:n])
+
+
+def spreads(run: Path, real_within: list[float], real_across: float, n: int, seed: int) -> dict:
     """Within-class ratio (mean over classes, n samples each) and across-class ratio."""
     g = load(run).components["generator"].float().eval()
     k = int(g.num_classes)
@@ -41,11 +47,11 @@ def spreads(run: Path, real: torch.Tensor, labels: torch.Tensor, n: int, seed: i
     with torch.no_grad():
         for c in range(k):
             fake = g(z, torch.full((n,), c, dtype=torch.long))
-            within.append(pairwise_spread(fake) / pairwise_spread(real[labels == c][:n]))
+            within.append(pairwise_spread(fake) / real_within[c])
         across = g(z, torch.arange(n) % k)
     return {"run": str(run), "classes": k, "within_class": round(float(np.mean(within)), 4),
             "within_class_min": round(float(np.min(within)), 4),
-            "across_classes": round(pairwise_spread(across) / pairwise_spread(real[:n]), 4)}
+            "across_classes": round(pairwise_spread(across) / real_across, 4)}
 
 
 def main() -> None:
@@ -56,8 +62,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    real, labels = real_images(args.data, 5000)
-    rows = [spreads(r, real, labels, args.n, args.seed) for r in args.runs]
+    real_within, real_across = real_spreads(*real_images(args.data, 5000), args.n)
+    rows = [spreads(r, real_within, real_across, args.n, args.seed) for r in args.runs]
     for r in rows:
         print(f"{r['run']}: within one class {r['within_class']:.3f} (min {r['within_class_min']:.3f}), "
               f"across classes {r['across_classes']:.3f}")

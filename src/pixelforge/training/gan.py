@@ -76,7 +76,7 @@ class GANTask(Task):
         real = batch["image"]
         y = batch["label"].long() if self.k else None  # fakes get the real batch's classes
         # ... paired for the mode-seeking term: rows i and i + N/2 of the fakes share a class
-        y_fake = paired_halves(y) if g.mode_seeking else y
+        y_fake = self.fake_labels(y)
         cond, fcond = ((y,), (y_fake,)) if self.k else ((), ())
         z = global_randn(real.shape[0], self.G.latent_dim, seed=t.seed, step=step, rank=self.rank,
                          world=self.world, stream=NOISE).to(self.device)
@@ -86,9 +86,7 @@ class GANTask(Task):
                                      fake_labels=y_fake)
         if (step + 1) % t.n_critic == 0:
             with self.adversary.frozen():  # no wasted D weight grads, no DDP sync
-                loss_g = self.adversary.g_loss(fake, fcond, step=step, labels=y_fake)
-                if g.mode_seeking:
-                    loss_g = loss_g + g.mode_seeking * mode_seeking(fake, z)
+                loss_g = self.g_loss(fake, z, fcond, step=step, labels=y_fake)
                 self.opt_g.zero_grad(set_to_none=True)
                 self.backward(loss_g)
             self.last_g = {"loss_g": loss_g.detach()}
@@ -100,6 +98,20 @@ class GANTask(Task):
                             batch=batch_images, average=step >= t.ema_start)
             self.last_g["ema_decay"] = torch.tensor(self.ema.last_decay)
         return {**logs, **self.last_g}
+
+    def fake_labels(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """The classes G draws for: as given, or paired (rows i and i + N/2 share one) for the
+        mode-seeking term."""
+        return paired_halves(labels) if self.cfg.gan.mode_seeking else labels
+
+    def g_loss(self, fake: torch.Tensor, z: torch.Tensor, cond: tuple, *, step: int,
+               labels: torch.Tensor | None) -> torch.Tensor:
+        """G's loss: adversarial (+ AC-GAN class) through D, plus gan.mode_seeking x MSGAN's
+        term (G-side only, so it costs no privacy under DP)."""
+        loss = self.adversary.g_loss(fake, cond, step=step, labels=labels)
+        if self.cfg.gan.mode_seeking:
+            loss = loss + self.cfg.gan.mode_seeking * mode_seeking(fake, z)
+        return loss
 
     def components(self) -> dict[str, Generator]:
         return {"generator": cpu_copy(self.ema.module)}

@@ -13,7 +13,6 @@ import warnings
 
 import torch
 
-from pixelforge.losses.regularizers import mode_seeking, paired_halves
 from pixelforge.training.adversary import Adversary, grad_norm, split_logits
 from pixelforge.training.gan import AUGMENT, NOISE, PENALTY, GANTask
 from pixelforge.training.optim import adam
@@ -193,10 +192,8 @@ class PrivateGANTask(_PlanState, GANTask):
         real = batch["image"]
         n = self.plan.batch_size  # G's batch is the expected one, not the private batch's size
         y = batch["label"].long() if self.k else None
-        y_fake = (torch.randint(0, self.k, (n,), generator=step_generator(
+        y_fake = self.fake_labels(torch.randint(0, self.k, (n,), generator=step_generator(
             t.seed, step, 0, FAKE_LABELS)).to(self.device) if self.k else None)
-        if self.cfg.gan.mode_seeking:  # G-side only: no privacy cost
-            y_fake = paired_halves(y_fake)
         fcond = (y_fake,) if self.k else ()
         z = global_randn(n, self.G.latent_dim, seed=t.seed, step=step, rank=0, world=1,
                          stream=NOISE).to(self.device)
@@ -206,9 +203,7 @@ class PrivateGANTask(_PlanState, GANTask):
                                      fake_cond=fcond, fake_labels=y_fake)
         if (step + 1) % t.n_critic == 0:
             with self.adversary.frozen():
-                loss_g = self.adversary.g_loss(fake, fcond, step=step, labels=y_fake)
-                if self.cfg.gan.mode_seeking:
-                    loss_g = loss_g + self.cfg.gan.mode_seeking * mode_seeking(fake, z)
+                loss_g = self.g_loss(fake, z, fcond, step=step, labels=y_fake)
                 self.opt_g.zero_grad(set_to_none=True)
                 self.backward(loss_g)
             self.last_g = {"loss_g": loss_g.detach()}

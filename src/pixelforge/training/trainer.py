@@ -183,22 +183,21 @@ class Trainer:
             raise UserError(f"resume=True: no checkpoint in {self.run.checkpoints}", field="resume")
         privacy.check_resume(ckpt, self.cfg)
         meta_file = ckpt / META_FILE  # shards: the same set, or the unseen samples differ
-        saved = json.loads(meta_file.read_text()).get("shards") if meta_file.is_file() else None
-        check_same_shards(saved, self.cfg.data.path, meta_file)
+        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+        check_same_shards(meta.get("shards"), self.cfg.data.path, meta_file)
         state = load_state(ckpt / STATE_FILE)
         self.task.load_state_dict(state["task"])
-        self._rebase_learning_rates(meta_file)
+        self._rebase_learning_rates(meta.get("config", {}).get("train", {}))
         _set_rng_state(state["rng"])
         self.start_step = int(state["step"])
         self.lr_scale = float(state.get("lr_scale", 1.0))
         log.info("resumed from %s at step %d", ckpt, self.start_step)
         return ckpt
 
-    def _rebase_learning_rates(self, meta_file: Path) -> None:
-        """train.lr_g / lr_d changed since the checkpoint (e.g. `--resume --train.lr_g 1e-4`,
-        a step decay): the restored optimizers take the new rates, rollbacks kept."""
-        saved = (json.loads(meta_file.read_text()).get("config", {}).get("train", {})
-                 if meta_file.is_file() else {})
+    def _rebase_learning_rates(self, saved: dict) -> None:
+        """train.lr_g / lr_d changed since the checkpoint (`saved`: its train config), e.g.
+        `--resume --train.lr_g 1e-4`, a step decay: the restored optimizers take the new rates,
+        rollbacks kept."""
         ratios = {}
         for key in ("lr_g", "lr_d"):
             old, new = saved.get(key), getattr(self.cfg.train, key)
