@@ -243,6 +243,10 @@ def recipe_of(cfg) -> dict:
 
     params = dict(cfg.model.params)
     width = MODELS.get(cfg.model.name).option("width", params)
+    if cfg.model.name == "merf":  # no D: the G's lr, batch and steps, the features' settings
+        return {"model": "merf", "width": width, "batch_size": cfg.train.batch_size,
+                "lr": cfg.train.lr_g, "planned_steps": cfg.train.steps,
+                "features": cfg.merf.features, "lengthscale": cfg.merf.lengthscale}
     return {"model": cfg.model.name, "width": width, "d_width": params.get("d_width") or width,
             "batch_size": cfg.train.batch_size, "n_critic": cfg.train.n_critic,
             "lr": cfg.train.lr_d, "planned_steps": cfg.train.steps,
@@ -277,6 +281,10 @@ def _recipe_note(row: dict) -> str:
     rec = row.get("recipe")
     if not rec:
         return ""
+    if rec.get("model") == "merf":  # one release; the G's steps are free
+        return (f", {'DP-MERF' if row.get('target_epsilon') else 'MERF'} (G width {rec['width']}, {rec['features']} random features, "
+                f"lengthscale {rec['lengthscale']:g}, batch {rec['batch_size']}, lr "
+                f"{rec['lr']:g}, {rec['planned_steps']} G steps)")
     notes = []
     if rec.get("d_width") != rec.get("width"):
         notes.append(f"D width {rec['d_width']} (G {rec['width']})")
@@ -320,7 +328,8 @@ def table(res: dict) -> str:
                 f"gradients against {o['images_per_s_plain']:.0f} for the same model's plain "
                 f"step ({o['dp_over_plain']:.2f}x), measured one after the other in one process."]
     s = res["settings"]
-    out += ["", f"Settings: {s['model']}, batch {BASE['batch_size']}, n_critic "
+    out += ["", f"Settings: conditional dcgan unless the row's kind names another model, "
+            f"batch {BASE['batch_size']}, n_critic "
             f"{BASE['n_critic']}, lr {BASE['lr']:g}, noise planned for {BASE['planned_steps']} "
             f"steps, D as wide as G unless the row's kind says otherwise; clip C "
             f"{s['clip']:g}, {s['accountant']} accountant; CAS on {s['n_synth']:,} synthetic images, {s['cas_epochs']} "

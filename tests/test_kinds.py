@@ -17,7 +17,7 @@ from pixelforge.models import MODELS
 from pixelforge.pipelines import PIPELINES
 from pixelforge.training.task import TASKS, Task, task_class
 
-BUILT_IN = {"gan", "vae", "vae-gan", "denoise", "upscale", "inpaint", "translation",
+BUILT_IN = {"gan", "vae", "vae-gan", "merf", "denoise", "upscale", "inpaint", "translation",
             "classifier", "discriminator", "colorize"}
 
 

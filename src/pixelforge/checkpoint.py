@@ -271,5 +271,7 @@ def describe_privacy(record: dict[str, Any] | None) -> str:
     """One line for summaries: "ε = 9.87 (δ = 1e-05, rdp, 1200 steps)" or "not private"."""
     if not record:
         return "not private"
+    spent = (f"{record['releases']} release" if record.get("releases")
+             else f"{record.get('steps')} steps")
     return (f"ε = {record.get('epsilon', float('nan')):.3g} (δ = {record.get('delta'):g}, "
-            f"{record.get('accountant')}, {record.get('steps')} steps)")
+            f"{record.get('accountant')}, {spent})")

@@ -201,6 +201,16 @@ class TranslationConfig(_Section):
         "fall linearly to 0 (1: constant)")
 
 
+class MERFConfig(_Section):
+    """MERF training (kind merf): G matches the data's mean embedding in random Fourier
+    features of a Gaussian kernel; with a `privacy` section, DP-MERF's one noisy release."""
+
+    features: int = Field(10000, ge=2, le=200_000, description="random Fourier features D "
+                          "(cos and sin of D/2 projections)")
+    lengthscale: float = Field(0.5, gt=0, description="the Gaussian kernel's lengthscale, in "
+                               "units of sqrt(pixels x channels) of images in [-1, 1]")
+
+
 class PrivacyConfig(_Section):
     """Differentially private training with DP-SGD (Abadi et al. 2016) through Opacus: per-sample
     clipping and Gaussian noise on what sees the data (a GAN's D, a whole VAE), Poisson sampling,
@@ -246,6 +256,7 @@ class RunConfig(_Section):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     restore: RestoreConfig = Field(default_factory=RestoreConfig)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    merf: MERFConfig = Field(default_factory=MERFConfig)
     privacy: PrivacyConfig | None = Field(
         None, description="differentially private training (unset: not private)")
 

@@ -8,13 +8,17 @@ from typing import Any
 from pixelforge.kinds import Kind
 
 
-def generative(name: str, *, models: tuple[str, ...], task: str, pipeline: str,
-               pipeline_class: str, evaluator: str) -> Kind:
+def generative(name: str, *, models: tuple[str, ...], task: str,
+               pipeline: str = "generate",
+               pipeline_class: str = "pixelforge.pipelines.generate:GeneratePipeline",
+               evaluator: str = "pixelforge.metrics.kinds:generative_scores",
+               **extra: Any) -> Kind:
     """A kind that samples images from latents: trained on labelled or unlabelled images, on the
-    studio's Generate and Interpolate pages, scored against the training split."""
+    studio's Generate and Interpolate pages, scored against the training split (by default
+    through the `generate` pipeline and the generators' evaluator)."""
     return Kind(name=name, models=models, task=task, data="pixelforge.data.builders:build_images",
                 pipeline=pipeline, pipeline_class=pipeline_class, evaluator=evaluator,
-                studio=("generate", "interpolate"))
+                studio=("generate", "interpolate"), **extra)
 
 
 def restoration(name: str, *, model: str | tuple[str, ...], task: str, pipeline: str,

@@ -219,9 +219,10 @@ def audit_checkpoint(pipeline, ckpt: Path, run_dir: Path, *, data_spec: str,
     images = generate_images(gen, n, seed=seed, precision="fp32").clamp(-1, 1)
     extractor = get_extractor(train, heldout=held, epochs=extractor_epochs)
     k = int(getattr(gen, "num_classes", 0) or 0)
+    white, white_name = None, ""  # e.g. MERF: no network that ever scored the data
     if pipeline.kind == "gan":
         white, white_name = discriminator_scorer(ckpt, k), "discriminator logit (LOGAN)"
-    else:
+    elif hasattr(gen, "encode"):
         white, white_name = elbo_scorer(gen), "ELBO (8 samples)"
     report = audit_images(AuditInputs(images, x_train, y_train, x_held, y_held),
                           features=extractor.features, n_mia=n_mia, seed=seed,

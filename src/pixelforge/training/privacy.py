@@ -24,7 +24,7 @@ from pixelforge.training.sampler import step_generator
 
 log = logging.getLogger("pixelforge.train")
 POISSON_STREAM = 101  # step_generator stream of the Poisson batch draw (tasks use small ids)
-PRIVATE_KINDS = ("gan", "vae")
+PRIVATE_KINDS = ("gan", "vae", "merf")  # merf: its own one release (training/merf.py)
 
 
 def default_delta(n: int) -> float:
@@ -60,6 +60,13 @@ class PrivacyPlan:
     def epsilon(self, steps: int) -> float:
         return epsilon_spent(self.noise_multiplier, self.sample_rate, steps, self.delta,
                              self.accountant)
+
+    def describe(self) -> str:
+        """The log line of the run's start."""
+        return (f"privacy: DP-SGD, target ε={self.target_epsilon:g}, δ={self.delta:g} "
+                f"({self.accountant}), σ={self.noise_multiplier:.4g}, C={self.max_grad_norm:g}, "
+                f"sampling rate {self.sample_rate:.4g} of {self.n_records} records, at most "
+                f"{self.max_steps} steps")
 
     def record(self, steps: int) -> dict[str, Any]:
         """The accounting after `steps` D (or VAE) steps, as checkpoints and `info` show it."""

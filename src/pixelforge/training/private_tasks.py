@@ -276,7 +276,15 @@ PRIVATE_TASKS: dict[type, type] = {GANTask: PrivateGANTask, VAETask: PrivateVAET
 
 
 def private_task_class(task_cls: type, cfg, kind: str, world: int = 1) -> type:
-    """The private version of a task class; kinds without one are refused in one line."""
+    """The private version of a task class; kinds without one are refused in one line. A task
+    that privatises itself (`private_release`, e.g. DP-MERF's one release) is its own."""
+    if task_cls.private_release:
+        if world > 1:
+            from pixelforge.errors import UserError
+
+            raise UserError("privacy: a private release is made by one process; start the run "
+                            "without `accelerate launch`")
+        return task_cls
     check_supported(cfg, kind, world)
     if task_cls not in PRIVATE_TASKS:
         from pixelforge.errors import UserError

@@ -22,9 +22,12 @@ class Task:
     The kind's declaration (pixelforge.kinds) names the Task, the dataset builder it trains on
     (which fixes the keys of the batches `train_step` gets) and the inference pipeline written
     into model_index.json. Class attribute `health_loss_key`: the loss the health monitor
-    watches for explosions (None: only NaN/inf checks)."""
+    watches for explosions (None: only NaN/inf checks); `reads_batches` and `private_release`
+    below."""
 
     health_loss_key: ClassVar[str | None] = None
+    reads_batches: ClassVar[bool] = True  # False: train_step gets empty batches (see `begin`)
+    private_release: ClassVar[bool] = False  # True: privatises itself under cfg.privacy
 
     def __init__(self, cfg: RunConfig, family: Family, *, num_classes: int,
                  device: torch.device, precision: Precision, num_images: int = 0) -> None:
@@ -44,6 +47,10 @@ class Task:
             self.accelerator.backward(loss)
         else:
             loss.backward()
+
+    def begin(self, dataset: Any) -> None:
+        """Called once on a fresh start (not on a resume) with the whole training set, before
+        train.init; tasks that read their data once (DP-MERF's release) do it here."""
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         """One optimisation step on a batch of named tensors; returns detached scalar losses."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -137,6 +138,7 @@ class Trainer:
             if self.resume and self.main:  # a first start, or a kill before the first checkpoint
                 log.info("--resume: %s holds no checkpoint yet; starting from step 0",
                          self.run_dir)
+            self.task.begin(self.data)  # e.g. DP-MERF's one read of the data
             if c.train.init:  # fine-tuning: start from another run's (or a shipped model's) weights
                 log.info("initialised from %s", self.task.init_from(c.train.init))
         if c.privacy is not None:  # stop before the budget would be exceeded
@@ -257,11 +259,7 @@ class Trainer:
             log.info("model %s on %s (%s), %d processes", self.cfg.model.name, self.device,
                      self.precision.describe(), self.acc.num_processes)
             if self.cfg.privacy is not None:
-                pl = self.task.plan
-                log.info("privacy: DP-SGD, target ε=%g, δ=%g (%s), σ=%.4g, C=%g, sampling rate "
-                         "%.4g of %d records, at most %d steps", pl.target_epsilon, pl.delta,
-                         pl.accountant, pl.noise_multiplier, pl.max_grad_norm, pl.sample_rate,
-                         pl.n_records, pl.max_steps)
+                log.info("%s", self.task.plan.describe())
         self.bar = tqdm(total=c.steps, initial=self.start_step, disable=not (self.main and self.progress),
                         unit="step", dynamic_ncols=True, desc=self.cfg.model.name)
         self.t0 = time.perf_counter()
@@ -291,7 +289,9 @@ class Trainer:
     def _run(self, start: int) -> int:
         """Steps from `start` until train.steps or the time budget; returns the last step."""
         c = self.cfg.train
-        if self.cfg.privacy is not None:  # Poisson sampling, as the accountant assumes
+        if not self.task.reads_batches:  # the task read its data once, in `begin`
+            batches = itertools.repeat({})
+        elif self.cfg.privacy is not None:  # Poisson sampling, as the accountant assumes
             batches = privacy.poisson_batches(self.data, self.task.plan.sample_rate, c.seed, start)
         else:
             batches = batch_stream(self.data, c.batch_size, c.seed, start,
