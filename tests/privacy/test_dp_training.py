@@ -337,3 +337,21 @@ def test_the_shipped_private_recipe_is_the_benchmarked_one_and_trains_from_the_c
     assert res.exit_code == 0, res.output
     rec_ckpt = privacy_record(latest_checkpoint(out))
     assert rec_ckpt["steps"] == 2 and 0 < rec_ckpt["epsilon"] <= 10
+
+
+def test_the_dp_noise_is_not_redrawable_from_the_config(tmp_path, tiny_npz, tiny_overrides):
+    """Two DP runs of one config and train.seed end with different D weights (the noise seed
+    comes from the OS and lives in the training state), while two non-private runs of that
+    config end bit-equal: a config, which users share, cannot reproduce the noise."""
+    def d_weights(name, **extra):
+        ov = tiny_overrides(tiny_npz, **{"train.steps": 2, "train.checkpoint_every": 2, **extra})
+        train(build_config({}, ov), tmp_path / name, progress=False)
+        return load_state(latest_checkpoint(tmp_path / name) /
+                          "training_state.safetensors")["task"]
+
+    a, b = d_weights("dp1", **{"privacy.target_epsilon": 5}), \
+        d_weights("dp2", **{"privacy.target_epsilon": 5})
+    assert a["dp_noise_seed"] != b["dp_noise_seed"]
+    assert any(not torch.equal(v, b["D"][k]) for k, v in a["D"].items())
+    c, d = d_weights("plain1"), d_weights("plain2")
+    assert all(torch.equal(v, d["D"][k]) for k, v in c["D"].items())

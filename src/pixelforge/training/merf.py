@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -26,12 +27,12 @@ from pixelforge.training.ema import EMA
 from pixelforge.training.gan import GANTask
 from pixelforge.training.optim import adam, align_state_layout
 from pixelforge.training.privacy import default_delta, epsilon_spent
-from pixelforge.training.sampler import global_randn, step_generator
+from pixelforge.training.sampler import global_randn
 from pixelforge.training.task import Task
 
 log = logging.getLogger("pixelforge.train")
 COUNT_SHARE = 0.25  # b²: the share of each image's unit norm that goes to its class count
-NOISE, RELEASE = 0, 21  # step_generator streams: G's latents, the release's Gaussian noise
+NOISE = 0  # step_generator stream of G's latents
 CHUNK = 1024  # images embedded at a time while reading the data
 W_LIMIT = 2e9  # bytes of the projection W a run may allocate (10,000 features: up to ~180 px RGB)
 
@@ -164,7 +165,9 @@ class MERFTask(Task):
                                                                       device=self.device)
             sums.index_add_(0, cls.cpu(), feats.double().cpu())
         if self.plan is not None:
-            g = step_generator(self.cfg.train.seed, 0, 0, RELEASE)
+            # from the OS's entropy, never from train.seed: noise that anyone holding the
+            # config could redraw would protect nothing (a resume reuses the saved release)
+            g = torch.Generator().manual_seed(secrets.randbits(63))
             sums += torch.randn(sums.shape, generator=g, dtype=torch.float64) * \
                 self.plan.noise_multiplier
         counts = (sums[:, -1] / b).clamp(min=1.0)  # noisy class counts, at least one image

@@ -9,6 +9,7 @@ labels are private data too and reach only D's private step."""
 from __future__ import annotations
 
 import contextlib
+import secrets
 import warnings
 
 import torch
@@ -87,20 +88,34 @@ def _empty_grad_samples(params) -> None:
 
 class _PlanState:
     """State hooks shared by the private tasks: the plan's σ and q travel with the training
-    state, and a resume keeps them (privacy.adopt_saved)."""
+    state, and a resume keeps them (privacy.adopt_saved). So does the DP noise's seed: drawn
+    from the OS's entropy, never from train.seed (noise anyone holding the config could redraw
+    would protect nothing), and kept in the training state so a resume stays bit-exact."""
 
     plan: PrivacyPlan
+    noise_seed: int
 
     def _dp_optimizer(self):
         raise NotImplementedError
 
+    def _new_noise_seed(self) -> None:
+        self.noise_seed = secrets.randbits(62)
+        self._share_noise_seed()
+
+    def _share_noise_seed(self) -> None:
+        """Hand the seed to whatever draws the noise (a GAN's PrivateAdversary)."""
+
     def state_dict(self):
-        return {**super().state_dict(), "privacy_plan": plan_state(self.plan)}
+        return {**super().state_dict(), "privacy_plan": plan_state(self.plan),
+                "dp_noise_seed": self.noise_seed}
 
     def load_state_dict(self, state) -> None:
         super().load_state_dict(state)
         self.plan = adopt_saved(self.plan, state.get("privacy_plan"))
         self._dp_optimizer().noise_multiplier = self.plan.noise_multiplier
+        # states written before the seed was kept drew their noise from train.seed
+        self.noise_seed = int(state.get("dp_noise_seed", self.cfg.train.seed))
+        self._share_noise_seed()
 
 
 class PrivateAdversary(Adversary):
@@ -109,6 +124,7 @@ class PrivateAdversary(Adversary):
     def __init__(self, D, cfg, *, plan: PrivacyPlan, **kw) -> None:
         super().__init__(D, cfg, **kw)
         self.plan = plan
+        self.noise_seed = cfg.train.seed  # the task hands over its secret one (_PlanState)
         self.gsm, self.dp_opt = _dp_parts(D, self.opt, plan)
 
     def prepare(self, accelerator) -> None:
@@ -158,7 +174,7 @@ class PrivateAdversary(Adversary):
         else:
             _empty_grad_samples(params)
             logs["loss_d"] = self.loss.d_loss(torch.zeros_like(d_fake[:1]), d_fake) + class_fake
-        self.dp_opt.generator = step_generator(t.seed, step, self.rank, DP_NOISE)
+        self.dp_opt.generator = step_generator(self.noise_seed, step, self.rank, DP_NOISE)
         self.dp_opt.pre_step()  # clip per sample, sum, add N(0, σ²C²), divide by E[batch]
         for p, fg in zip(params, fake_grads, strict=True):
             p.grad = p.grad + fg
@@ -186,6 +202,10 @@ class PrivateGANTask(_PlanState, GANTask):
         self.adversary = PrivateAdversary(D, cfg, plan=self.plan, device=self.device,
                                           precision=self.precision, num_images=self.num_images,
                                           streams=(AUGMENT, PENALTY))
+        self._new_noise_seed()
+
+    def _share_noise_seed(self) -> None:
+        self.adversary.noise_seed = self.noise_seed
 
     def train_step(self, batch, step):
         t = self.cfg.train
@@ -228,6 +248,7 @@ class PrivateVAETask(_PlanState, VAETask):
         self.opt = adam(self.model.parameters(), cfg.train.lr_g, cfg.train.betas)  # fresh: no state
         self.forward_net = _Forward(self.model)
         self.gsm, self.dp_opt = _dp_parts(self.model, self.opt, self.plan)
+        self._new_noise_seed()
 
     def prepare(self, accelerator) -> None:
         Task.prepare(self, accelerator)  # one process: forward_net and the DP optimizer unwrapped
@@ -250,7 +271,7 @@ class PrivateVAETask(_PlanState, VAETask):
             _private_backward(self.gsm, loss_fn)
         else:
             _empty_grad_samples(params)
-        self.dp_opt.generator = step_generator(self.cfg.train.seed, step, 0, DP_NOISE)
+        self.dp_opt.generator = step_generator(self.noise_seed, step, 0, DP_NOISE)
         self.dp_opt.step()
         out = {"beta": torch.tensor(beta), **privacy_log(self.plan, step, self.cfg.train.log_every)}
         if terms:
