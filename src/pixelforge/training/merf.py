@@ -26,7 +26,7 @@ from pixelforge.models.base import Generator
 from pixelforge.training.ema import EMA
 from pixelforge.training.gan import GANTask
 from pixelforge.training.optim import adam, align_state_layout
-from pixelforge.training.privacy import default_delta, epsilon_spent
+from pixelforge.training.privacy import epsilon_spent, plan_delta
 from pixelforge.training.sampler import global_randn
 from pixelforge.training.task import Task
 
@@ -89,11 +89,7 @@ def release_plan(cfg, n_records: int) -> GaussianRelease:
     """σ of the one release from cfg.privacy (target ε, δ below 1/N, accountant); a given
     noise_multiplier must itself stay within the target."""
     p = cfg.privacy
-    delta = p.delta if p.delta is not None else default_delta(n_records)
-    if delta >= 1.0 / n_records:
-        raise UserError(f"privacy.delta={delta:g} must be below 1/N = {1.0 / n_records:.3g} "
-                        f"(N = {n_records} training images); unset it for "
-                        f"{default_delta(n_records):g}")
+    delta = plan_delta(p.delta, n_records)
     if p.noise_multiplier is not None:
         sigma = float(p.noise_multiplier)
         eps = epsilon_spent(sigma, 1.0, 1, delta, p.accountant)

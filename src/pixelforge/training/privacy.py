@@ -90,15 +90,21 @@ def _max_steps(sigma: float, q: float, delta: float, accountant: str, target: fl
     return lo
 
 
-def make_plan(cfg: RunConfig, n_records: int) -> PrivacyPlan:
-    """The run's plan from cfg.privacy, train.batch_size (the expected Poisson batch) and
-    train.steps; refuses a delta at or above 1/N."""
-    p, t = cfg.privacy, cfg.train
-    delta = p.delta if p.delta is not None else default_delta(n_records)
+def plan_delta(delta: float | None, n_records: int) -> float:
+    """privacy.delta, or the default below 1/N; a delta at or above 1/N is refused."""
+    delta = delta if delta is not None else default_delta(n_records)
     if delta >= 1.0 / n_records:
         raise UserError(f"privacy.delta={delta:g} must be below 1/N = {1.0 / n_records:.3g} "
                         f"(N = {n_records} training images); unset it for "
                         f"{default_delta(n_records):g}")
+    return delta
+
+
+def make_plan(cfg: RunConfig, n_records: int) -> PrivacyPlan:
+    """The run's plan from cfg.privacy, train.batch_size (the expected Poisson batch) and
+    train.steps; refuses a delta at or above 1/N."""
+    p, t = cfg.privacy, cfg.train
+    delta = plan_delta(p.delta, n_records)
     q = min(1.0, t.batch_size / n_records)
     if p.noise_multiplier is not None:
         sigma = float(p.noise_multiplier)
