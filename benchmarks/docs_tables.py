@@ -21,6 +21,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmark scripts beside it
+
+from md_tables import pivot  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 ASSETS = ROOT / "src" / "pixelforge" / "assets"
@@ -35,26 +39,6 @@ def marker(name: str) -> tuple[str, str]:
 
 def _load(name: str) -> dict:
     return json.loads((RESULTS / name).read_text())
-
-
-def pivot(rows: list[dict]) -> str:
-    """One markdown table per group: a row per (setting, method), a column per metric."""
-    out = []
-    for group in dict.fromkeys(r["group"] for r in rows):
-        sub = [r for r in rows if r["group"] == group]
-        metrics = list(dict.fromkeys(r["metric"] for r in sub))
-        keys = list(dict.fromkeys((r["setting"], r["method"]) for r in sub))
-        cell = {(r["setting"], r["method"], r["metric"]): r["value"] for r in sub}
-        out += [f"**{group}**", "", "| setting | method | " + " | ".join(metrics) + " |",
-                "|---|---|" + "---|" * len(metrics)]
-        for setting, method in keys:
-            vals = []
-            for m in metrics:
-                v = cell.get((setting, method, m))
-                vals.append("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v))
-            out.append(f"| {setting} | {method} | " + " | ".join(vals) + " |")
-        out.append("")
-    return "\n".join(out)
 
 
 def restoration() -> str:
@@ -78,7 +62,6 @@ def _budget(config: str) -> float:
 
 def shipped_models() -> str:
     """The shipped models' training record (each folder's training.json)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from make_models import SHIPPED as MODELS  # benchmarks/make_models.py, next to this script
     from make_models import config_name
 
@@ -100,7 +83,6 @@ def shipped_models() -> str:
 def colorize() -> str:
     """The shipped colouriser against the classical colourisers (benchmarks/results/colorize.json;
     the model card shows the same table)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from make_models import colorize_metrics  # benchmarks/make_models.py, next to this script
 
     text = colorize_metrics() + "\n"
@@ -156,14 +138,12 @@ def cyclegan_60min() -> str:
 
 
 def import_time() -> str:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from import_time import table  # benchmarks/import_time.py, next to this script
 
     return table(_load("import_time.json")) + "\n"
 
 
 def cli_memory() -> str:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from cli_memory import model_table, sentence  # benchmarks/cli_memory.py, next to this script
 
     res = _load("cli_memory.json")
@@ -232,7 +212,6 @@ def gan_quality(budget: int, cost: str) -> Callable[[], str]:
     def render() -> str:
         if not (RESULTS / name).is_file():
             return _pending(name, commands, cost)
-        sys.path.insert(0, str(ROOT / "benchmarks"))
         from gan_quality import tables  # imports torch: only once results exist
 
         res = _load(name)
@@ -242,17 +221,15 @@ def gan_quality(budget: int, cost: str) -> Callable[[], str]:
 
 
 VAE = ".venv/bin/python benchmarks/vae_quality.py --dataset mnist --minutes 20 --k 1000 --threads 1"
-VAE_CMD = (f"{VAE} --models vae --clock wall --out runs/bench-vae-mnist20 "
-           "--json benchmarks/results/vae_quality.json\n"
-           f"{VAE} --models vae-gan --clock cpu --n-test 2000 --out runs/bench/vae_gan20 "
+VAE_CMD = (f"{VAE} --models vae vae-gan --clock cpu --n-test 2000 --out runs/bench-vae-mnist20 "
            "--json benchmarks/results/vae_quality.json")
 
 
 def vae_quality() -> str:
     """benchmarks/vae_quality.py's rows, once its --json file is committed."""
     if not (RESULTS / "vae_quality.json").is_file():
-        return _pending("vae_quality.json", VAE_CMD, "~1.5 CPU-hours, an estimate: 20 minutes of "
-                        "training per model; the k=1000 IWAE bound dominates the scoring")
+        return _pending("vae_quality.json", VAE_CMD, "~1 CPU-hour: 20 CPU-minutes of training per "
+                        "model, then the k=1000 IWAE bound and FD")
     lines = ["| data | model | budget | steps | -ELBO | IWAE NLL (k) | bits/dim | PSNR | SSIM | "
              "sample FD / KID (cnn) |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in _load("vae_quality.json")["rows"]:
@@ -260,7 +237,8 @@ def vae_quality() -> str:
         fd = ("-" if fd is None else ", ".join(f"{k} {v:.4g}" for k, v in fd.items())
               if isinstance(fd, dict) or fd is None else fd)
         lines.append(f"| {r['dataset']} | {r['model']} | {r['minutes']:g} {r['clock']}-min | "
-                     f"{r['steps']:,} | {r['neg_elbo']:.2f} | {r['iwae_nll']:.2f} ({r['k']}) | "
+                     f"{r['steps']:,} | {r['neg_elbo']:.2f} | {r['iwae_nll']:.2f} ({r['k']}; "
+                     f"{r.get('n_images') or 'all'} images) | "
                      f"{r['bits_per_dim']:.4f} | {r['psnr']:.2f} | {r['ssim']:.3f} | {fd} |")
     return "\n".join(lines) + "\n"
 
@@ -275,20 +253,108 @@ $T warm $OUT   # the judges' extractors
 for run in pix2pix_facades l1_facades colorize colorize_chroma cyclegan_facades cyclegan_cat2dog; do
   $T score $run $OUT
 done
+$T speed $OUT
+$T grids $OUT   # docs/images/translation-*.png
 $T table $OUT --json benchmarks/results/translation.json"""
+
+TR_LABELS = {  # run (or colourisation row) -> how the docs name it
+    "pix2pix_facades": "**pix2pix** (L1 x 100 + adversarial)",
+    "l1_facades": "L1-only U-Net (`translation.adv_weight 0`)",
+    "cyclegan_facades": "CycleGAN b2a (pairing thrown away)",
+    "pix2pix": "3-channel U-Net (run `colorize`, `translation/photos_colorize`)",
+    "chroma_unet": "**chroma-only U-Net** (run `colorize_chroma`, `translation/photos_colorize_chroma`)",
+    "gray_input": "gray input shown as RGB",
+    "luma_chroma_lookup": "per-luma mean chroma lookup (`LumaChromaLookup`)",
+    "reinhard": "Reinhard et al. 2001 colour transfer (`reinhard_transfer`)",
+}
+
+
+def _used(t: dict) -> str:
+    return f"{t['budget_cpu_min']:g} ({t['cpu_minutes']:.1f})"
 
 
 def translation() -> str:
+    """benchmarks/translation.py table --json: facades, colourisation, CycleGAN and speed tables."""
     if not (RESULTS / "translation.json").is_file():
         return _pending("translation.json", TRANSLATION_CMD, "~3.5 CPU-hours: five models of 30 "
                         "CPU-minutes and one of 15, plus scoring")
     res = _load("translation.json")
-    lines = ["| run | steps | CPU-min | CPU s / epoch | scores |", "|---|---:|---:|---:|---|"]
-    for r in res["runs"]:
-        t = r["train"]
-        lines.append(f"| {r['name']} | {t['steps_done']} | {t['cpu_minutes']:.1f} | "
-                     f"{t['cpu_s_per_epoch']:.0f} | {json.dumps(r['scores'])} |")
-    return "\n".join(lines) + "\n"
+    runs = {r["name"]: r for r in res["runs"]}
+    m = res.get("machine")
+    where = (f" on {m['cpu_model']}, {m['cpus']} CPUs (AVX-512: {'yes' if m.get('avx512') else 'no'},"
+             f" AVX-512 BF16: {'yes' if m['avx512_bf16'] else 'no'}, AMX: "
+             f"{', '.join(m['amx']) or 'none'}), torch {m['torch']}" if m else "")
+    out = [f"Made by (`--out {res['out']}`){where}:", "", f"```bash\n{TRANSLATION_CMD}\n```", ""]
+    facades = [n for n in ("pix2pix_facades", "l1_facades", "cyclegan_facades") if n in runs]
+    if facades:
+        out += ["**Facades, labels -> photo** (106 test pairs; FD/KID in facades-photo `cnn` "
+                "features; budget in CPU-minutes, used in brackets):", "",
+                "| model | budget (used) | steps (planned) | FD | KID | L1 | PSNR | SSIM | photo FD |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        first = runs[facades[0]]["scores"]["b2a"]
+        out.append(f"| label maps untranslated | | | {first['fd_untranslated']:.1f} | | | | | |")
+        for n in facades:
+            t, d = runs[n]["train"], runs[n]["scores"]["b2a"]
+            out.append(f"| {TR_LABELS[n]} | {_used(t)} | {t['steps_done']} "
+                       f"({t['steps_planned']}) | {d['fd']:.1f} | {d['kid']:.2f} | {d['l1']:.3f} "
+                       f"| {d['psnr']:.2f} | {d['ssim']:.3f} | {d['photo_fd']:.2f} |")
+        out.append("")
+    colour = [n for n in ("colorize", "colorize_chroma") if n in runs]
+    if colour:
+        out += ["**Colourisation** (crops of `photos/test` at 64 px; baselines fitted on the same "
+                "train crops; colourfulness: Hasler & Suesstrunk 2003, as a ratio to the real "
+                "crops'; luma exact: the share of pixels whose 8-bit luma is the input's, the largest "
+                "error in brackets):", "",
+                "| method | budget (used) | FD | KID | L1 | PSNR | SSIM | photo FD | "
+                "colourfulness ratio | luma exact |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        seen = set()
+        for n in colour:
+            s = runs[n]["scores"]
+            for key, d in s.items():
+                if not isinstance(d, dict) or key in seen or "colourfulness" not in d:
+                    continue
+                seen.add(key)
+                trained = key not in ("gray_input", "luma_chroma_lookup", "reinhard")
+                luma = (f"{100 * d['luma_exact']:.1f}% ({d['luma_max_error']:.0f})"
+                        if "luma_exact" in d else "-")
+                out.append(f"| {TR_LABELS.get(key, key)} | "
+                           f"{_used(runs[n]['train']) if trained else ''} | {d['fd']:.1f} | "
+                           f"{d['kid']:.3f} | {d['l1']:.3f} | {d['psnr']:.2f} | {d['ssim']:.3f} | "
+                           f"{d['photo_fd']:.2f} | {d['colourfulness_ratio']:.2f} | {luma} |")
+        out.append("")
+    cycles = [(n, lab) for n, lab in (("cyclegan_facades", ("photo -> labels", "labels -> photo")),
+                                      ("cyclegan_cat2dog", ("cats -> dogs", "dogs -> cats")))
+              if n in runs]
+    if cycles:
+        out += ["**CycleGAN** (FD of translated test inputs against real test targets, in the "
+                "target domain's `cnn` features; ratio = FD translated / FD untranslated):", "",
+                "| run | direction | budget (used) | steps (planned) | FD translated | "
+                "FD untranslated | ratio | cycle PSNR | photo FD |",
+                "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        for n, labels in cycles:
+            t = runs[n]["train"]
+            for key, label in zip(("a2b", "b2a"), labels, strict=True):
+                d = runs[n]["scores"][key]
+                out.append(f"| {n} | {label} | {_used(t)} | {t['steps_done']} "
+                           f"({t['steps_planned']}) | {d['fd']:.1f} | {d['fd_untranslated']:.1f} | "
+                           f"{d['fd'] / d['fd_untranslated']:.2f} | {d['cycle_psnr']:.1f} dB | "
+                           f"{d['photo_fd']:.2f} |")
+        out.append("")
+    speed = res.get("speed")
+    if speed:
+        out += [f"**Speed** (1 thread): CPU seconds per epoch of training, and inference "
+                f"megapixels per CPU-second on a 512 x 384 image, fp32 against `auto` "
+                f"({speed.get('auto_is', 'auto')}):", "",
+                "| run | direction | CPU s / epoch | MP / CPU-s fp32 | MP / CPU-s auto | x fp32 |",
+                "|---|---|---:|---:|---:|---:|"]
+        for n, r in runs.items():
+            for key in sorted(k for k in speed if k.startswith(f"{n}/") and k.endswith("/fp32")):
+                direction = key.split("/")[1]
+                fp32, auto = speed[key], speed.get(f"{n}/{direction}/auto")
+                out.append(f"| {n} | {direction} | {r['train']['cpu_s_per_epoch']:.1f} | "
+                           f"{fp32:.2f} | {auto:.2f} | {auto / fp32:.1f}x |")
+        out.append("")
+    return "\n".join(out)
 
 
 def _machine(res: dict) -> str:
@@ -354,7 +420,6 @@ def photo_gan() -> str:
     if not (RESULTS / "photo_gan.json").is_file():
         return _pending("photo_gan.json", PHOTO_GAN_CMD, "~2 CPU-hours: four runs of 30 "
                         "CPU-minutes, two at a time, ~65 min on 2 cores")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from photo_gan import table
 
     return table(_load("photo_gan.json")["rows"]) + "\n"
@@ -372,7 +437,6 @@ def privacy() -> str:
     if not (RESULTS / "privacy.json").is_file():
         return _pending("privacy.json", PRIVACY_CMD, "~2.5 CPU-hours: runs of 15 to 40 "
                         "CPU-minutes plus scoring, two processes side by side, ~80 min")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from privacy import table
 
     return table(_load("privacy.json"))

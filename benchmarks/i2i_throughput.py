@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import train_throughput as tt  # noqa: E402  (the peak worker, FLOP counting, the worker pipes)
+from machine import machine_info  # noqa: E402
 
 DEFAULT_JSON = HERE / "results" / "i2i_throughput.json"
 PRECISIONS = ("auto", "fp32")
@@ -293,23 +292,6 @@ def derive(res: dict[str, Any]) -> None:
         if fp32 is not None and fp32 is not r and len(fp32["mp_s_rounds"]) == len(r["mp_s_rounds"]):
             r["x_fp32"] = statistics.median(a / b for a, b in zip(r["mp_s_rounds"],
                                                                   fp32["mp_s_rounds"], strict=True))
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model and its bf16 features (lscpu), CPU count, torch version."""
-    import torch
-
-    text = ""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    flags = set(fields.get("Flags", "").split())
-    return {"cpu_model": fields.get("Model name", platform.processor()).strip(),
-            "avx512_bf16": "avx512_bf16" in flags,
-            "amx": sorted(f for f in flags if f.startswith("amx")),
-            "cpus": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}
 
 
 def table(res: dict[str, Any]) -> str:

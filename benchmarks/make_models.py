@@ -263,7 +263,7 @@ def restoration_metrics(group: str, results: dict | None) -> str:
     if not rows:
         return ("Not measured yet: run `benchmarks/restoration.py` (docs/benchmarks.md, "
                 "\"Restoration\").")
-    from restoration import pivot  # benchmarks/restoration.py, next to this script
+    from md_tables import pivot  # benchmarks/md_tables.py, next to this script
 
     return pivot(rows) + "\nProtocol: " + json.dumps((results or {}).get("protocol", {}))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from docs_tables import pivot  # benchmarks/docs_tables.py, next to this script
+from md_tables import pivot  # benchmarks/md_tables.py, next to this script
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "data" / "photos"

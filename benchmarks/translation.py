@@ -234,6 +234,13 @@ def _load(path: Path):
     return pixelforge.load(path)
 
 
+def _colorized(pipe, gray: torch.Tensor) -> torch.Tensor:
+    """A colouriser's output: kind colorize through its own verb, a gray pix2pix as a translation."""
+    if hasattr(pipe, "colorize"):
+        return pipe.colorize(gray, precision="fp32")
+    return pipe.translate(gray, direction="a2b", precision="fp32")
+
+
 def cmd_score(args) -> dict:
     from pixelforge.metrics.photo_judge import judge_info, photo_fd
     from pixelforge.metrics.translation import cycle_psnr, paired_scores
@@ -283,8 +290,7 @@ def cmd_score(args) -> dict:
         judge = colour_judge(test, train_crops)
         gray = to_float(to_uint8(to_gray(test)))  # [N, 1, H, W] 8-bit luma
         lookup = LumaChromaLookup.fit(train_crops)
-        made = pipe.colorize(gray, precision="fp32") if hasattr(pipe, "colorize") \
-            else tr(gray, "a2b")
+        made = _colorized(pipe, gray)
         candidates = {COLOURISERS[name]: made, "gray_input": gray.expand(-1, 3, -1, -1),
                       "luma_chroma_lookup": lookup.colorize(gray),
                       "reinhard": reinhard_transfer(gray, lab_statistics(train_crops))}
@@ -311,6 +317,25 @@ def cmd_score(args) -> dict:
                   **({"train": _home_paths(json.loads(trained.read_text()))}
                      if trained.is_file() else {})}
         args.json.write_text(json.dumps(_clean(record), indent=1) + "\n")
+    return out
+
+
+def cmd_cycle_fit(args) -> dict:
+    """Cycle PSNR of a facades CycleGAN run on its train pairs against its test pairs (at most
+    --n of each): equal figures mean the networks do not yet fit what they see (not overfitting)."""
+    from pixelforge.metrics.translation import cycle_psnr
+
+    if args.name not in CYCLE_FACADES:
+        raise SystemExit(f"cycle-fit takes a facades CycleGAN run: {', '.join(CYCLE_FACADES)}")
+    pipe = _load(args.out / args.name)
+    tr = lambda x, d: pipe.translate(x, direction=d, precision="fp32")  # noqa: E731
+    out = {}
+    for split in ("train", "test"):
+        photos = _tensor(_facades("x_a", split))[:args.n]
+        labels = _tensor(_facades("x_b", split))[:args.n]
+        out[split] = {"n": len(photos),
+                      "photo_labels_photo": cycle_psnr(photos, tr(tr(photos, "a2b"), "b2a")),
+                      "labels_photo_labels": cycle_psnr(labels, tr(tr(labels, "b2a"), "a2b"))}
     return out
 
 
@@ -431,7 +456,8 @@ def cmd_grids(args) -> dict:
         gray = to_float(to_uint8(to_gray(test)))
         lookup = LumaChromaLookup.fit(_photo_crops("train", 10))
         write("translation-colorize.png", [gray, lookup.colorize(gray),
-                                           *(tr(n, gray, "a2b") for n in made), test])
+                                           *(_colorized(_load(args.out / n), gray) for n in made),
+                                           test])
     return written
 
 
@@ -445,15 +471,20 @@ def cmd_table(args) -> str:
         t = json.loads((run / "bench_train.json").read_text())
         s = json.loads((run / "scores.json").read_text()) if (run / "scores.json").is_file() \
             else {}
-        found.append({"name": name, "train": t, "scores": _short(s)})
+        found.append({"name": name, "train": _home_paths(t), "scores": _short(s)})
         rows.append(f"| {name} | {t['steps_done']} | {t['cpu_minutes']:.1f} | "
                     f"{t['cpu_s_per_epoch']:.0f} | {json.dumps(_short(s))} |")
     text = "\n".join(rows)
     print(text)
     if args.json:  # the results file docs/benchmarks.md's table is generated from
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"benchmark": "benchmarks/translation.py",
-                                         "out": str(args.out), "runs": found}, indent=1) + "\n")
+        speed = args.out / "speed.json"  # `speed`'s figures, when it ran
+        from machine import machine_info  # benchmarks/machine.py, next to this script
+
+        record = {"benchmark": "benchmarks/translation.py", "out": _home(args.out),
+                  "machine": machine_info(), "runs": found,
+                  **({"speed": json.loads(speed.read_text())} if speed.is_file() else {})}
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
     return text
 
 
@@ -469,7 +500,7 @@ def main() -> None:
     np.set_printoptions(precision=3)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    for cmd in ("train", "score"):
+    for cmd in ("train", "score", "cycle-fit"):
         s = sub.add_parser(cmd)
         s.add_argument("name", choices=list(RUNS))
     sub.choices["train"].add_argument("--budget", type=float, default=8.0,
@@ -481,6 +512,8 @@ def main() -> None:
                        f"(default {SIZE}; the shipped colouriser trained at 128)")
     score.add_argument("--json", type=Path, default=None, help="also write the scores here, with "
                        "the command (benchmarks/results/colorize.json)")
+    sub.choices["cycle-fit"].add_argument("--n", type=int, default=200,
+                                          help="pairs of each split to score")
     fit = sub.add_parser("fit-gain", help="fit a colouriser's chroma gain on train photos")
     fit.add_argument("--run", type=Path, required=True, help="shipped model, checkpoint or run")
     fit.add_argument("--size", type=int, default=128, help="side of the train crops")
@@ -493,7 +526,8 @@ def main() -> None:
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"train": cmd_train, "score": cmd_score, "speed": cmd_speed, "table": cmd_table,
-              "warm": cmd_warm, "grids": cmd_grids, "fit-gain": cmd_fit_gain}[args.cmd](args)
+              "warm": cmd_warm, "grids": cmd_grids, "fit-gain": cmd_fit_gain,
+              "cycle-fit": cmd_cycle_fit}[args.cmd](args)
     if not isinstance(result, str):
         print(json.dumps(result, indent=2))
 

@@ -99,24 +99,44 @@ def test_benchmarks_without_results_say_how_to_make_them(tables, tmp_path, monke
     for name, cmd in (("translation", "table $OUT --json"), ("vae-quality", "--json"),
                       ("gan-quality-10min", "gan_quality_10min.json")):
         text = tables.RENDERERS[name]()
-        assert text.startswith("Not generated yet") and cmd in text and "CPU-hours" in text
+        assert text.startswith("Not generated yet") and cmd in text and "CPU-hour" in text
 
 
 def test_translation_and_vae_json_writers_feed_their_tables(tables, tmp_path, monkeypatch):
     """Each script's --json output is what its docs block is rendered from (no training: the
     run records a finished benchmark leaves are written by hand here)."""
     monkeypatch.setattr(tables, "RESULTS", tmp_path)
-    run = tmp_path / "runs" / "pix2pix_facades"
-    run.mkdir(parents=True)
-    (run / "bench_train.json").write_text(json.dumps(
-        {"steps_done": 20345, "cpu_minutes": 29.96, "cpu_s_per_epoch": 41.2}))
-    (run / "scores.json").write_text(json.dumps({"name": "pix2pix_facades",
-                                                 "pix2pix": {"fd": 17.3, "kid_std": 0.01}}))
+    train = {"budget_cpu_min": 30.0, "steps_planned": 21000, "steps_done": 20345,
+             "cpu_minutes": 29.96, "cpu_s_per_epoch": 41.2, "checkpoint": str(tmp_path / "ck")}
+    b2a = {"fd": 17.3, "kid": 2.5, "kid_std": 0.01, "l1": 0.163, "psnr": 13.49, "ssim": 0.289,
+           "fd_untranslated": 2511.47, "photo_fd": 3.21}
+    colour = {"fd": 16.5, "kid": 0.244, "l1": 0.1, "psnr": 17.78, "ssim": 0.766, "photo_fd": 1.47,
+              "colourfulness": 46.7, "colourfulness_real": 54.9, "colourfulness_ratio": 0.851,
+              "luma_exact": 1.0, "luma_max_error": 0.0}
+    records = {"pix2pix_facades": {"name": "pix2pix_facades", "b2a": b2a},
+               "colorize_chroma": {"name": "colorize_chroma", "chroma_unet": colour,
+                                   "reinhard": {**colour, "fd": 13.8, "luma_exact": 0.088,
+                                                "luma_max_error": 42.0},
+                                   "n_test_crops": 136, "size": 64}}
+    for name, scores in records.items():
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        (run / "bench_train.json").write_text(json.dumps(train))
+        (run / "scores.json").write_text(json.dumps(scores))
+    (tmp_path / "runs" / "speed.json").write_text(json.dumps(
+        {"auto_is": "bf16", "pix2pix_facades/b2a/fp32": 2.0, "pix2pix_facades/b2a/auto": 3.0}))
     translation = _script("translation")
     args = type("Args", (), {"out": tmp_path / "runs", "json": tmp_path / "translation.json"})
     translation.cmd_table(args)
-    assert tables.translation().splitlines()[2] == \
-        '| pix2pix_facades | 20345 | 30.0 | 41 | {"pix2pix": {"fd": 17.3}} |'
+    text = tables.translation()
+    assert ("| **pix2pix** (L1 x 100 + adversarial) | 30 (30.0) | 20345 (21000) | 17.3 | 2.50 | "
+            "0.163 | 13.49 | 0.289 | 3.21 |") in text
+    assert "| label maps untranslated | | | 2511.5 |" in text
+    assert "| 30 (30.0) | 16.5 | 0.244 | 0.100 | 17.78 | 0.766 | 1.47 | 0.85 | 100.0% (0) |" in text
+    assert ("| Reinhard et al. 2001 colour transfer (`reinhard_transfer`) |  | 13.8 |" in text
+            and "| 8.8% (42) |" in text)
+    assert "| pix2pix_facades | b2a | 41.2 | 2.00 | 3.00 | 1.5x |" in text
+    assert "CycleGAN** (" not in text  # no CycleGAN run recorded, no CycleGAN table
 
     vae = _script("vae_quality")
     row = {"dataset": "mnist", "model": "vae", "steps": 105368, "neg_elbo": 92.98,
@@ -128,7 +148,7 @@ def test_translation_and_vae_json_writers_feed_their_tables(tables, tmp_path, mo
     vae.write_json(tmp_path / "vae_quality.json", [{**row, "model": "vae-gan", "steps": 7}],
                    settings)  # a model measured again replaces its row, the others stay
     lines = tables.vae_quality().splitlines()
-    assert lines[2] == ("| mnist | vae | 20 wall-min | 105,368 | 92.98 | 87.39 (1000) | 0.1610 | "
+    assert lines[2] == ("| mnist | vae | 20 wall-min | 105,368 | 92.98 | 87.39 (1000; all images) | 0.1610 | "
                         "21.05 | 0.931 | fd_cnn 42.69 |")
     assert len(lines) == 4 and "| vae-gan | 20 wall-min | 7 |" in lines[3]
 
