@@ -362,7 +362,9 @@ def _machine(res: dict) -> str:
     pk = res["peak_gflops"]
     cpu = (f"{m.get('cpu_model', '?')} (AVX-512 BF16: {'yes' if m.get('avx512_bf16') else 'no'}, "
            f"AMX: {', '.join(m.get('amx') or []) or 'none'}), " if m else "")
-    return (f"{cpu}matmul peaks measured in the same run (2048^3, median of rounds): "
+    n = res.get("peak_matmul_n", {"fp32": 2048, "bf16": 2048})
+    size = f"{n['fp32']}^3" if n["fp32"] == n["bf16"] else f"{n['fp32']}^3 fp32, {n['bf16']}^3 bf16"
+    return (f"{cpu}matmul peaks measured in the same run ({size}, median of rounds): "
             f"fp32 {pk['fp32']:.0f} and bf16 {pk['bf16']:.0f} GFLOP/s")
 
 

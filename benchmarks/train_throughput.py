@@ -546,7 +546,9 @@ def print_table(res: dict) -> None:
     print(f"\ntorch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"torch threads per worker: {threads}; "
           f"batch {BATCH} (train), {GEN_BATCH} (generation)")
-    print(f"machine peak (2048^3 matmul, median of rounds): fp32 {pk['fp32']:.0f} GFLOP/s, "
+    n = res.get("peak_matmul_n", {"fp32": 2048, "bf16": 2048})
+    print(f"machine peak ({n['fp32']}^3 fp32 / {n['bf16']}^3 bf16 matmul, median of rounds): "
+          f"fp32 {pk['fp32']:.0f} GFLOP/s, "
           f"bf16 {pk['bf16']:.0f} GFLOP/s\n")
     hdr = (f"{'configuration':44s} {'train img/s':>11s} {'x base':>7s} {'GFLOP/img':>9s} "
            f"{'GFLOP/s':>8s} {'% peak':>7s} {'gen img/s':>10s} {'gen %pk':>7s} {'RSS MiB':>8s}")
@@ -629,7 +631,6 @@ def main() -> None:
     res = run(confs, rounds, visit, warm, threads=args.threads)
     print_table(res)
     if args.json:  # with the machine it ran on and the command that reruns it
-
         res.update(machine=machine_info(), command="python benchmarks/train_throughput.py "
                    + " ".join(sys.argv[1:]))
         with open(args.json, "w") as fh:

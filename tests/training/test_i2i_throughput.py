@@ -51,7 +51,13 @@ def test_smoke_run_figures_agree(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())
     pk = res["peak_gflops"]
-    assert res["smoke"] and res["threads"] == 1 and 0 < pk["fp32"] < pk["bf16"] * 10
+    assert res["smoke"] and res["threads"] == 1
+    from pixelforge.core.precision import cpu_has_fast_bf16
+
+    if cpu_has_fast_bf16():  # native bf16 (AVX512-BF16, AMX) is not 10x slower than fp32
+        assert 0 < pk["fp32"] < pk["bf16"] * 10
+    else:  # emulated bf16 is slower than fp32, and measured at a size that keeps it seconds
+        assert 0 < pk["bf16"] < pk["fp32"] and res["peak_gflops_rounds"][0]["bf16_n"] < 2048
     names = [r["name"] for r in res["rows"]]
     assert names == [f"denoise {mode} {p}" for mode in ("train", "infer") for p in ("auto", "fp32")]
     recipe = i2i_throughput.recipe_config("denoise", smoke=True).model.params  # both modes
