@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -122,3 +123,13 @@ def chromium_page():
         finally:
             for browser in browsers:
                 browser.close()
+
+
+@pytest.fixture(scope="session")
+def privacy_benchmark_row():
+    """A run's row of the committed benchmarks/results/privacy.json, by its name: what a shipped
+    private recipe is checked against."""
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "privacy.json"
+    rows = {r["run"]: r for r in json.loads(results.read_text())["runs"]}
+    return rows.__getitem__
+

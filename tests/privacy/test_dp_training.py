@@ -308,11 +308,10 @@ def test_mode_seeking_under_dp_pairs_the_fake_classes_and_costs_no_privacy(tmp_p
     assert h > 0 and seen[0][h:2 * h].tolist() == seen[0][:h].tolist()
 
 
-def test_the_shipped_private_recipe_is_the_benchmarked_one_and_trains_from_the_cli(tmp_path,
-                                                                                   tiny_npz):
+def test_the_shipped_private_recipe_is_the_benchmarked_one_and_trains_from_the_cli(
+        tmp_path, tiny_npz, privacy_benchmark_row):
     """`--config privacy/mnist_dp_cgan` holds the settings of the benchmark's best DP row (the
     committed results file's recipe record), and trains privately from the CLI."""
-    from pathlib import Path
 
     from typer.testing import CliRunner
 
@@ -320,9 +319,7 @@ def test_the_shipped_private_recipe_is_the_benchmarked_one_and_trains_from_the_c
     from pixelforge.config import load_config
 
     cfg = load_config("privacy/mnist_dp_cgan")
-    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "privacy.json"
-    row = next(r for r in json.loads(results.read_text())["runs"]
-               if r["run"] == "mnist-dw16-ms-eps10")
+    row = privacy_benchmark_row("mnist-dw16-ms-eps10")
     rec = row["recipe"]
     assert (cfg.model.name, cfg.model.params["width"], cfg.model.params["d_width"]) == \
         (rec["model"], rec["width"], rec["d_width"])

@@ -221,11 +221,10 @@ def test_merf_from_the_cli_info_synthesize_and_audit(tmp_path, tiny_npz):
     assert report["privacy"]["releases"] == 1
 
 
-def test_the_shipped_merf_recipe_is_the_benchmarked_one_and_trains_from_the_cli(tmp_path,
-                                                                                 tiny_npz):
+def test_the_shipped_merf_recipe_is_the_benchmarked_one_and_trains_from_the_cli(
+        tmp_path, tiny_npz, privacy_benchmark_row):
     """`--config privacy/mnist_dp_merf` holds the recipe the benchmark's mnist-merf-eps1 row
     recorded, at its ε, and trains privately from the CLI."""
-    from pathlib import Path
 
     from typer.testing import CliRunner
 
@@ -233,8 +232,7 @@ def test_the_shipped_merf_recipe_is_the_benchmarked_one_and_trains_from_the_cli(
     from pixelforge.config import load_config
 
     cfg = load_config("privacy/mnist_dp_merf")
-    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "privacy.json"
-    row = next(r for r in json.loads(results.read_text())["runs"] if r["run"] == "mnist-merf-eps1")
+    row = privacy_benchmark_row("mnist-merf-eps1")
     rec = row["recipe"]
     assert (cfg.model.name, cfg.model.params["width"], cfg.train.batch_size, cfg.train.lr_g,
             cfg.train.steps, cfg.merf.features, cfg.merf.lengthscale) == \
